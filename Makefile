@@ -1,0 +1,39 @@
+# gcnn-edu: `make demo` sets up and runs the main job; `make test` sets up and runs every test.
+# Torch is pinned to the 2.13.0 CPU build for CI and speed; override with e.g.
+#   make test TORCH='torch==2.14.1'      or      make demo TORCH=torch   (a CUDA build, several GB)
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(subst =,_,$(subst >,,$(subst <,,$(TORCH))))
+
+.PHONY: setup demo test figures bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: setup
+	$(BIN)/gcnn-edu demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval notebooks --sanitize-with notebooks/sanitize.cfg
+
+figures: setup
+	$(BIN)/gcnn-edu figures
+
+bench: setup
+	$(BIN)/python benchmarks/bench_conv.py
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,19 @@
+"""gcnn-edu: group equivariant convolutional networks (Cohen & Welling, 2016), from scratch and fast.
+
+    groups        C4, D4, p4, p4m: elements, products, inverses, Cayley tables, matrices
+    functions     feature maps on Z^2, p4, p4m and the group action L_g on them
+    didactic      the lifting and group correlations written from their definitions
+    fast          the same correlations as one gather plus one conv2d
+    nn            LiftingConv2d, GroupConv2d, pooling and batch norm as PyTorch layers
+    equivariance  check_equivariance(module, x): the error for every group element
+"""
+
+from . import didactic, fast, functions, groups, nn
+from .equivariance import check_equivariance
+from .functions import act, act_on_group, act_on_plane, translate
+from .groups import C4, D4, P4, P4M, e, m, r
+
+__version__ = "0.1.0"
+
+__all__ = ["groups", "functions", "didactic", "fast", "nn", "check_equivariance", "act", "act_on_plane",
+           "act_on_group", "translate", "C4", "D4", "P4", "P4M", "e", "r", "m"]

@@ -1,0 +1,112 @@
+"""Checks at the library's edge: bad input is named, with its fix, before torch sees it."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .groups import point_group
+
+
+class EquivarianceWarning(UserWarning):
+    """The sampling grid of a layer is not symmetric, so rotations are not exactly commuted."""
+
+
+def as_square(value, name: str) -> int:
+    """An int, or a pair of equal ints: G-CNN layers need the same value along both axes."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2 or value[0] != value[1]:
+            raise ValueError(
+                f"{name} must be one int (the same along rows and columns, since rotations swap them), "
+                f"got {value!r}"
+            )
+        value = value[0]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def check_layer_arguments(in_channels, out_channels, kernel_size, group, stride, padding, dilation):
+    """Normalise and check the constructor arguments shared by both G-conv layers."""
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    kernel_size = as_square(kernel_size, "kernel_size")
+    stride, padding, dilation = (as_square(v, n) for v, n in
+                                 ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
+    if kernel_size < 1 or stride < 1 or dilation < 1 or padding < 0:
+        raise ValueError(
+            f"need kernel_size, stride, dilation >= 1 and padding >= 0, got kernel_size={kernel_size}, "
+            f"stride={stride}, dilation={dilation}, padding={padding}"
+        )
+    if group not in ("p4", "p4m"):
+        raise ValueError(f"unknown group {group!r}: expected 'p4' or 'p4m'")
+    if group == "p4m" and kernel_size % 2 == 0:
+        raise ValueError(
+            f"p4m layers need an odd kernel_size, so that the mirror maps the kernel's pixel grid onto "
+            f"itself; got kernel_size={kernel_size}: use {kernel_size + 1} or {kernel_size - 1}, or group='p4'"
+        )
+    return kernel_size, stride, padding, dilation
+
+
+def check_correlation_input(x, weight, group: str, lifting: bool, layer: str) -> None:
+    """Shapes, channels, dtype and device of an input against a weight (C_out, C_in, |H_in|, k, k)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{layer} expects a torch.Tensor, got {type(x).__name__}")
+    order = point_group(group).order
+    if lifting:
+        if x.dim() != 4:
+            hint = " (a function on p4 or p4m: use GroupConv2d)" if x.dim() == 5 else ""
+            raise ValueError(f"{layer} expects a planar input (N, C_in, H, W), got shape {tuple(x.shape)}{hint}")
+    else:
+        if x.dim() != 5:
+            hint = " (a planar map: lift it first with LiftingConv2d)" if x.dim() == 4 else ""
+            raise ValueError(
+                f"{layer} expects a function on {group}, shape (N, C_in, {order}, H, W), "
+                f"got shape {tuple(x.shape)}{hint}"
+            )
+        if x.shape[2] != order:
+            seen = {4: "a p4 map", 8: "a p4m map", 1: "a planar map"}.get(x.shape[2], "a map")
+            raise ValueError(
+                f"{layer} on {group} expects a group axis (dim 2) of size {order}, got size {x.shape[2]} "
+                f"({seen}) in shape {tuple(x.shape)}: build the layer with the input's group, "
+                "or pool p4m to p4 with CosetPool"
+            )
+    in_channels = weight.shape[1]
+    if x.shape[1] != in_channels:
+        raise ValueError(f"{layer} expects {in_channels} input channels (dim 1), got {x.shape[1]}")
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"{layer}: the input is {x.dtype} but the weight is {weight.dtype}: "
+            f"convert one, e.g. x.to({weight.dtype}) or layer.to({x.dtype})"
+        )
+    if x.device != weight.device:
+        raise ValueError(
+            f"{layer}: the input is on {x.device} but the weight is on {weight.device}: "
+            f"move one, e.g. x.to('{weight.device}') or layer.to('{x.device}')"
+        )
+
+
+def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation, layer: str, strict: bool):
+    """Stride s keeps rotations exact iff (H + 2 padding - k_eff) % s == 0 on both axes."""
+    reach = dilation * (kernel_size - 1) + 1
+    for n in size:
+        if n + 2 * padding < reach:
+            raise ValueError(
+                f"{layer}: the input ({size[0]}x{size[1]}) plus padding {padding} is smaller than the "
+                f"kernel's reach {reach}: use a larger input or more padding"
+            )
+    if size[0] != size[1]:
+        return  # a rectangular map cannot be rotated, so no equivariance is claimed
+    leftover = (size[0] + 2 * padding - reach) % stride
+    if leftover:
+        message = (
+            f"{layer}: stride {stride} on a {size[0]}x{size[1]} input with padding {padding} and kernel "
+            f"reach {reach} leaves {leftover} row(s) and column(s) unsampled on one side only, so the "
+            f"output is not exactly equivariant to rotations. Choose H with (H + 2*padding - {reach}) "
+            f"% {stride} == 0"
+        )
+        if strict:
+            raise ValueError(message)
+        warnings.warn(message, EquivarianceWarning, stacklevel=4)

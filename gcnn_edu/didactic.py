@@ -1,0 +1,67 @@
+"""The G-correlations written straight from their definitions (Cohen & Welling 2016, eqs. 10, 11).
+
+Each output channel g of a G-correlation is an ordinary planar correlation with the filter
+*transformed by g*. Here that is done literally: a loop over the group elements g, the filter
+moved by the group action L_g of :mod:`gcnn_edu.functions`, and (for the group correlation)
+an explicit sum over the input's group axis h. ``F.conv2d`` only does the planar part,
+
+    Σ_y Σ_k f_k(y) ψ_k(y - t),
+
+the correlation of eq. (1) of the paper. Slow and clear; :mod:`gcnn_edu.fast` computes
+the same thing with one gather and one conv2d, and the tests hold the two together.
+
+Shapes follow the conventions: a planar input (N, C_in, H, W), a group input
+(N, C_in, |G|, H, W), a weight (C_out, C_in, |H_in|, k, k), an output (N, C_out, |G|, H', W').
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ._validation import check_correlation_input
+from .functions import act_on_group, act_on_plane
+from .groups import point_group
+
+__all__ = ["lifting_correlation", "group_correlation"]
+
+
+def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
+    """Lift a planar map to p4 or p4m (eq. 10):
+
+        [f ⋆ ψ](g) = Σ_{y ∈ Z^2} Σ_k f_k(y) ψ_k(g^-1 y),      g = (t, h),
+
+    and since g^-1 y = h^-1 (y - t), channel h is the planar correlation of f with L_h ψ.
+    """
+    check_correlation_input(x, weight, group, lifting=True, layer="lifting_correlation")
+    outputs = []
+    for h in point_group(group):
+        psi_h = act_on_plane(h, weight[:, :, 0])  # [L_h ψ](y) = ψ(h^-1 y)
+        outputs.append(F.conv2d(x, psi_h, stride=stride, padding=padding, dilation=dilation))
+    return _add_bias(torch.stack(outputs, dim=2), bias)
+
+
+def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
+    """Correlate a function on p4 (or p4m) with a filter on p4 (or p4m) (eq. 11):
+
+        [f ⋆ ψ](g) = Σ_{h ∈ G} Σ_k f_k(h) ψ_k(g^-1 h),
+
+    where the sum over G = Z^2 ⋊ H runs over the input's group axis h and its positions y.
+    For g = (t, s): ψ(g^-1 (y, h)) = [L_s ψ](h, y - t), so channel s correlates f with L_s ψ.
+    """
+    check_correlation_input(x, weight, group, lifting=False, layer="group_correlation")
+    H = point_group(group)
+    outputs = []
+    for s in H:
+        psi_s = act_on_group(s, weight)  # [L_s ψ](h, y) = ψ(s^-1 h, s^-1 y)
+        out_s = sum(
+            F.conv2d(x[:, :, h], psi_s[:, :, h], stride=stride, padding=padding, dilation=dilation)
+            for h in range(H.order)
+        )
+        outputs.append(out_s)
+    return _add_bias(torch.stack(outputs, dim=2), bias)
+
+
+def _add_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """One bias per output channel, shared over the group axis (so it commutes with L_g)."""
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)

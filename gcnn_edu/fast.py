@@ -1,0 +1,83 @@
+"""The G-correlations the fast way: transform the filter with one gather, then one conv2d.
+
+Every output channel g of a G-correlation correlates the input with L_g ψ. L_g only
+*permutes* the entries of a filter (it rotates, flips and rolls an array), so all |G|
+transformed copies can be read from ψ with one precomputed index (GrouPy's
+"make_gconv_indices"):
+
+    bank[o, g, i, h, u, v] = ψ[o, i, index[g, h, u, v]]      (flattened over (h, u, v))
+
+The index is found by letting the group act on ``arange``: the transformed positions
+*are* the index. The bank, reshaped to (C_out |G|, C_in |H_in|, k, k), is the weight of a
+single ``F.conv2d`` on the input with its group axis folded into the channels. Autograd
+flows through the gather: its backward is a scatter-add (``index_add``) of the |G|
+gradients back onto ψ, as in the paper's supplementary material, section 2.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+from ._validation import check_correlation_input
+from .functions import act_on_group, act_on_plane
+from .groups import point_group
+
+__all__ = ["filter_index", "channel_index", "transform_filter", "lifting_correlation", "group_correlation"]
+
+
+@lru_cache(maxsize=None)
+def filter_index(group: str, in_order: int, kernel_size: int) -> torch.Tensor:
+    """index[g, h, u, v] = position in a filter (|H_in|, k, k), flattened, of the entry that
+    L_g moves to (h, u, v). Shape (|G|, |H_in|, k, k); |H_in| = 1 lifts a planar filter."""
+    positions = torch.arange(in_order * kernel_size**2).view(in_order, kernel_size, kernel_size)
+    move = act_on_plane if in_order == 1 else act_on_group
+    return torch.stack([move(g, positions) for g in point_group(group)])
+
+
+@lru_cache(maxsize=None)
+def channel_index(group: str, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
+    """The flat gather index over a weight row (C_in, |H_in|, k, k), for all C_in at once:
+    entry [g, i, h, u, v] = i |H_in| k^2 + index[g, h, u, v]; shape (|G| C_in |H_in| k^2,)."""
+    index = filter_index(group, in_order, kernel_size)
+    offsets = torch.arange(in_channels).view(1, -1, 1, 1, 1) * (in_order * kernel_size**2)
+    return (offsets + index.unsqueeze(1)).flatten()
+
+
+def transform_filter(weight: torch.Tensor, index: torch.Tensor, group_order: int) -> torch.Tensor:
+    """The filter bank, shape (C_out |G|, C_in |H_in|, k, k), gathered from a weight
+    (C_out, C_in, |H_in|, k, k) with a ``channel_index``."""
+    c_out, c_in, in_order, k, _ = weight.shape
+    bank = weight.reshape(c_out, -1).index_select(1, index)
+    return bank.view(c_out * group_order, c_in * in_order, k, k)
+
+
+def correlate(x, bank, bias, group_order: int, stride: int, padding: int, dilation: int):
+    """One conv2d with a filter bank: fold the input's group axis into its channels
+    (c |H_in| + h), unfold the output's (c |G| + g). The bias is shared over the group."""
+    if bias is not None:
+        bias = bias.repeat_interleave(group_order)
+    out = F.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bias, stride, padding, dilation)
+    return out.view(out.shape[0], -1, group_order, out.shape[-2], out.shape[-1])
+
+
+def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
+    """Same maths and signature as :func:`gcnn_edu.didactic.lifting_correlation`, one conv2d."""
+    check_correlation_input(x, weight, group, lifting=True, layer="lifting_correlation")
+    return _correlate_with_index(x, weight, group, stride, padding, dilation, bias)
+
+
+def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
+    """Same maths and signature as :func:`gcnn_edu.didactic.group_correlation`, one conv2d."""
+    check_correlation_input(x, weight, group, lifting=False, layer="group_correlation")
+    return _correlate_with_index(x, weight, group, stride, padding, dilation, bias)
+
+
+def _correlate_with_index(x, weight, group, stride, padding, dilation, bias):
+    c_out, c_in, in_order, k, _ = weight.shape
+    order = point_group(group).order
+    index = channel_index(group, in_order, c_in, k).to(weight.device)
+    bank = transform_filter(weight, index, order)
+    return correlate(x, bank, bias, order, stride, padding, dilation)

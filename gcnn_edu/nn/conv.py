@@ -1,0 +1,144 @@
+"""G-convolution layers: ``LiftingConv2d`` (Z^2 -> G) and ``GroupConv2d`` (G -> G), G = p4 or p4m.
+
+Both hold one weight of shape (C_out, C_in, |H_in|, k, k) and compute the G-correlation of
+:mod:`gcnn_edu.fast` (default) or :mod:`gcnn_edu.didactic` (``impl="didactic"``). The state
+dict is the same for both, so a trained layer can be re-run on the didactic path.
+
+In eval mode, when no gradient for the weight is asked for (``torch.no_grad()``,
+``torch.inference_mode()`` or a frozen weight), the transformed filter bank is computed
+once and reused until the weight or bias changes (an optimizer step, ``load_state_dict``)
+or the layer goes back to train mode; the layer then costs what a bare conv2d costs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .. import didactic, fast
+from .._validation import check_correlation_input, check_layer_arguments, check_sampling
+from ..groups import point_group
+
+__all__ = ["LiftingConv2d", "GroupConv2d"]
+
+
+class _GroupCorrelation(nn.Module):
+    lifting: bool  # set by the subclasses
+
+    def __init__(self, in_channels, out_channels, kernel_size, group="p4", stride=1, padding=0,
+                 dilation=1, bias=True, impl="fast", strict=False, device=None, dtype=None):
+        super().__init__()
+        kernel_size, stride, padding, dilation = check_layer_arguments(
+            in_channels, out_channels, kernel_size, group, stride, padding, dilation)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.group, self.stride, self.padding, self.dilation = group, stride, padding, dilation
+        self.impl, self.strict = impl, strict
+        self.group_order = point_group(group).order
+        self.in_order = 1 if self.lifting else self.group_order
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.in_order, kernel_size,
+                                               kernel_size, **factory))
+        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        index = fast.channel_index(group, self.in_order, in_channels, kernel_size)
+        self.register_buffer("filter_index", index.to(device), persistent=False)
+        self._cache_key, self._cache = None, None
+        self.reset_parameters()
+
+    @property
+    def impl(self) -> str:
+        return self._impl
+
+    @impl.setter
+    def impl(self, value: str) -> None:
+        if value not in ("fast", "didactic"):
+            raise ValueError(f"impl must be 'fast' or 'didactic', got {value!r}")
+        self._impl = value
+
+    def reset_parameters(self) -> None:
+        """nn.Conv2d's initialisation, with a fan-in C_in |H_in| k^2 that counts the group axis."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels * self.in_order * self.kernel_size**2
+            nn.init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+
+    def transformed_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The filter bank (C_out |G|, C_in |H_in|, k, k) and the bias repeated over the group axis,
+        reused in eval mode while the parameters are unchanged and need no gradient."""
+        cacheable = not self.training and not (
+            torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
+        key = None
+        if cacheable:
+            key = tuple((p._version, p.data_ptr(), p.device, p.dtype) for p in self.parameters())
+            key += (torch.is_inference_mode_enabled(),)
+            if key == self._cache_key:
+                return self._cache
+        bank = fast.transform_filter(self.weight, self.filter_index, self.group_order)
+        bias = None if self.bias is None else self.bias.repeat_interleave(self.group_order)
+        self._cache_key, self._cache = (key, (bank, bias)) if cacheable else (None, None)
+        return bank, bias
+
+    def train(self, mode: bool = True):
+        self._cache_key, self._cache = None, None
+        return super().train(mode)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        name = type(self).__name__
+        check_correlation_input(x, self.weight, self.group, self.lifting, layer=name)
+        check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
+                       layer=name, strict=self.strict)
+        options = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+        if self.impl == "didactic":
+            correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
+            return correlation(x, self.weight, self.group, bias=self.bias, **options)
+        bank, bias = self.transformed_weight()
+        out = torch.nn.functional.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bias, **options)
+        return out.view(out.shape[0], self.out_channels, self.group_order, out.shape[-2], out.shape[-1])
+
+    @torch.no_grad()
+    def export(self) -> nn.Conv2d:
+        """A plain nn.Conv2d holding the filter bank: on the flattened layout (N, C_in |H_in|, H, W)
+        it returns this layer's output flattened to (N, C_out |G|, H', W')."""
+        conv = nn.Conv2d(self.in_channels * self.in_order, self.out_channels * self.group_order,
+                         self.kernel_size, self.stride, self.padding, self.dilation,
+                         bias=self.bias is not None, device=self.weight.device, dtype=self.weight.dtype)
+        bank = fast.transform_filter(self.weight, self.filter_index, self.group_order)
+        conv.weight.copy_(bank)
+        if self.bias is not None:
+            conv.bias.copy_(self.bias.repeat_interleave(self.group_order))
+        return conv
+
+    def extra_repr(self) -> str:
+        source = "Z2" if self.lifting else self.group
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"{source} -> {self.group}")
+        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1)):
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.impl != "fast":
+            text += f", impl={self.impl!r}"
+        return text
+
+
+class LiftingConv2d(_GroupCorrelation):
+    """Z^2 -> G correlation (eq. 10): (N, C_in, H, W) -> (N, C_out, |G|, H', W').
+
+    ``weight``: (C_out, C_in, 1, k, k). Output channel (o, g) is the planar correlation with
+    the filter L_g ψ_o, so rotating (or mirroring) the input by g rotates every output patch
+    and permutes the group axis: layer(L_g x) = L_g layer(x).
+    """
+
+    lifting = True
+
+
+class GroupConv2d(_GroupCorrelation):
+    """G -> G correlation (eq. 11): (N, C_in, |G|, H, W) -> (N, C_out, |G|, H', W').
+
+    ``weight``: (C_out, C_in, |G|, k, k), a filter on G. Output channel (o, g) correlates the
+    input with L_g ψ_o, which moves ψ's group axis by h -> g h and transforms each patch by g.
+    """
+
+    lifting = False
