@@ -16,7 +16,7 @@ gradients back onto ψ, as in the paper's supplementary material, section 2.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ from .groups import point_group
 __all__ = ["filter_index", "channel_index", "transform_filter", "lifting_correlation", "group_correlation"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def filter_index(group: str, in_order: int, kernel_size: int) -> torch.Tensor:
     """index[g, h, u, v] = position in a filter (|H_in|, k, k), flattened, of the entry that
     L_g moves to (h, u, v). Shape (|G|, |H_in|, k, k); |H_in| = 1 lifts a planar filter."""
@@ -37,7 +37,7 @@ def filter_index(group: str, in_order: int, kernel_size: int) -> torch.Tensor:
     return torch.stack([move(g, positions) for g in point_group(group)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def channel_index(group: str, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
     """The flat gather index over a weight row (C_in, |H_in|, k, k), for all C_in at once:
     entry [g, i, h, u, v] = i |H_in| k^2 + index[g, h, u, v]; shape (|G| C_in |H_in| k^2,)."""

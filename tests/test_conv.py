@@ -1,0 +1,328 @@
+"""Lifting and group correlations: fast == didactic, gradients, equivariance, export, cache, errors."""
+
+import itertools
+import warnings
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gcnn_edu import check_equivariance, didactic, fast
+from gcnn_edu._validation import EquivarianceWarning
+from gcnn_edu.functions import act
+from gcnn_edu.groups import D4, point_group
+from gcnn_edu.nn import GroupConv2d, LiftingConv2d
+
+LAYERS = [LiftingConv2d, GroupConv2d]
+
+
+def make_input(layer, batch, height, width, dtype=torch.float64, device="cpu"):
+    shape = (batch, layer.in_channels, height, width) if layer.lifting else \
+        (batch, layer.in_channels, layer.group_order, height, width)
+    return torch.randn(shape, dtype=dtype, device=device)
+
+
+@st.composite
+def layer_configs(draw):
+    group = draw(st.sampled_from(["p4", "p4m"]))
+    kernel = draw(st.sampled_from([1, 3, 5] + ([2, 4] if group == "p4" else [])))
+    dilation = draw(st.integers(1, 2))
+    reach = dilation * (kernel - 1) + 1
+    padding = draw(st.integers(0, 2))
+    height = draw(st.integers(max(reach - 2 * padding, 1), 9))
+    width = draw(st.integers(max(reach - 2 * padding, 1), 9))
+    return dict(
+        cls=draw(st.sampled_from(LAYERS)), group=group, kernel_size=kernel, dilation=dilation,
+        padding=padding, stride=draw(st.integers(1, 2)), bias=draw(st.booleans()),
+        in_channels=draw(st.integers(1, 3)), out_channels=draw(st.integers(1, 3)),
+        batch=draw(st.integers(1, 2)), height=height, width=width,
+    )
+
+
+def build(config, dtype):
+    options = {k: config[k] for k in ("in_channels", "out_channels", "kernel_size", "group", "stride",
+                                      "padding", "dilation", "bias")}
+    return config["cls"](**options, dtype=dtype)
+
+
+@given(layer_configs())
+def test_fast_equals_didactic_float64_forward_and_gradient(config):
+    layer = build(config, torch.float64)
+    x = make_input(layer, config["batch"], config["height"], config["width"]).requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EquivarianceWarning)  # rectangles and odd strides are fine here
+        outputs, grads = [], []
+        for impl in ("fast", "didactic"):
+            layer.impl = impl
+            out = layer(x)
+            weights = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(0))
+            params = [x, layer.weight] + ([layer.bias] if layer.bias is not None else [])
+            grads.append(torch.autograd.grad((out * weights).sum(), params))
+            outputs.append(out)
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=1e-10)
+    for fast_grad, didactic_grad in zip(*grads, strict=True):
+        torch.testing.assert_close(fast_grad, didactic_grad, rtol=0, atol=1e-10)
+
+
+@given(layer_configs())
+def test_fast_equals_didactic_float32(config):
+    layer = build(config, torch.float32)
+    x = make_input(layer, config["batch"], config["height"], config["width"], dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EquivarianceWarning)
+        fast_out = layer(x)
+        layer.impl = "didactic"
+        didactic_out = layer(x)
+    scale = didactic_out.abs().max().clamp_min(1e-6)
+    assert ((fast_out - didactic_out).abs().max() / scale) < 1e-5
+
+
+@pytest.mark.parametrize("group", ["p4", "p4m"])
+def test_functional_paths_share_signature_and_result(group):
+    order = point_group(group).order
+    x = torch.randn(2, 3, 7, 7, dtype=torch.float64)
+    w_lift = torch.randn(4, 3, 1, 3, 3, dtype=torch.float64)
+    w_group = torch.randn(2, 4, order, 3, 3, dtype=torch.float64)
+    bias = torch.randn(2, dtype=torch.float64)
+    for path in (fast, didactic):
+        y = path.lifting_correlation(x, w_lift, group, padding=1)
+        z = path.group_correlation(y, w_group, group, padding=1, bias=bias)
+        if path is fast:
+            expected = z
+    torch.testing.assert_close(expected, z, rtol=0, atol=1e-12)
+    assert z.shape == (2, 2, order, 7, 7)
+
+
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+def test_gradcheck(cls, group):
+    layer = cls(1, 2, 3, group=group, padding=1, dtype=torch.float64)
+    x = make_input(layer, 1, 3, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, w, b: fast.lifting_correlation(x, w, group, padding=1, bias=b)
+                                    if cls is LiftingConv2d else
+                                    fast.group_correlation(x, w, group, padding=1, bias=b),
+                                    (x, layer.weight, layer.bias))
+
+
+def test_filter_gradient_is_the_scatter_add_of_the_bank_gradient():
+    """Supplementary material, section 2: dL/dψ[i] = Σ over bank entries that read ψ[i]."""
+    weight = torch.randn(2, 3, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    index = fast.channel_index("p4", 4, 3, 3)
+    bank = fast.transform_filter(weight, index, 4)
+    bank_grad = torch.randn_like(bank)
+    (grad,) = torch.autograd.grad(bank, weight, bank_grad)
+    expected = torch.zeros(2, 3 * 4 * 9, dtype=torch.float64)
+    expected.index_add_(1, index, bank_grad.reshape(2, -1))
+    torch.testing.assert_close(grad, expected.view_as(weight), rtol=0, atol=0)
+
+
+def test_filter_index_is_the_action_on_positions():
+    index = fast.filter_index("p4m", 8, 3)
+    assert index.shape == (8, 8, 3, 3)
+    psi = torch.randn(8, 3, 3)
+    for g in D4:
+        assert torch.equal(psi.flatten()[index[g.index]], act(g, psi[None, None])[0, 0])
+
+
+# --- equivariance, exact, for every element of the point group ----------------------------------
+
+
+@pytest.mark.parametrize("group", ["p4", "p4m"])
+@pytest.mark.parametrize("size", [7, 8])
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_equivariance_every_element_symmetric_padding(group, size, kernel):
+    if group == "p4m" and kernel % 2 == 0:
+        pytest.skip("p4m needs odd kernels")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        LiftingConv2d(2, 3, kernel, group=group, padding=kernel // 2, dtype=torch.float64),
+        GroupConv2d(3, 2, 3, group=group, padding=1, dtype=torch.float64),
+    )
+    x = torch.randn(2, 2, size, size, dtype=torch.float64)
+    errors = check_equivariance(net, x)
+    assert set(errors) == {g.label for g in point_group(group)}
+    assert max(errors.values()) < 1e-12
+
+
+def test_equivariance_stride_two_even_size_even_kernel_p4():
+    net = LiftingConv2d(1, 2, 4, stride=2, padding=1, dtype=torch.float64, strict=True)
+    assert max(check_equivariance(net, torch.randn(1, 1, 8, 8, dtype=torch.float64)).values()) < 1e-12
+
+
+@pytest.mark.parametrize("group", ["p4", "p4m"])
+@pytest.mark.parametrize("size, kernel, padding", [(9, 3, 0), (9, 3, 1), (11, 5, 2), (13, 5, 1), (7, 1, 0)])
+def test_equivariance_stride_two_with_symmetric_grid(group, size, kernel, padding):
+    assert (size + 2 * padding - kernel) % 2 == 0
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(
+        LiftingConv2d(1, 2, kernel, group=group, stride=2, padding=padding, dtype=torch.float64,
+                      strict=True),
+        GroupConv2d(2, 2, 1, group=group, dtype=torch.float64),
+    )
+    x = torch.randn(1, 1, size, size, dtype=torch.float64)
+    assert max(check_equivariance(net, x).values()) < 1e-12
+
+
+def test_check_equivariance_catches_a_planar_convolution():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 1, 3, padding=1, dtype=torch.float64)
+    errors = check_equivariance(conv, torch.randn(1, 1, 7, 7, dtype=torch.float64), group="p4")
+    assert errors["e"] == 0 and errors["r"] > 1e-3
+
+
+def test_asymmetric_stride_warns_and_strict_raises():
+    layer = LiftingConv2d(1, 1, 3, stride=2, dtype=torch.float64)
+    x = torch.randn(1, 1, 8, 8, dtype=torch.float64)  # (8 - 3) % 2 == 1
+    with pytest.warns(EquivarianceWarning, match="not exactly equivariant"):
+        layer(x)
+    layer.strict = True
+    with pytest.raises(ValueError, match=r"\(H \+ 2\*padding - 3\) % 2 == 0"):
+        layer(x)
+    with pytest.warns(EquivarianceWarning):  # and the warning is right: the error is real
+        errors = check_equivariance(LiftingConv2d(1, 1, 3, stride=2, dtype=torch.float64), x)
+    assert max(errors.values()) > 1e-3
+
+
+# --- the module: parameters, state dict, export, eval cache -------------------------------------
+
+
+def test_weight_shapes_state_dict_and_init():
+    lift = LiftingConv2d(3, 5, 3, group="p4m")
+    conv = GroupConv2d(5, 6, 3, group="p4m")
+    assert lift.weight.shape == (5, 3, 1, 3, 3) and conv.weight.shape == (6, 5, 8, 3, 3)
+    assert set(conv.state_dict()) == {"weight", "bias"}  # the index is a non-persistent buffer
+    didactic_conv = GroupConv2d(5, 6, 3, group="p4m", impl="didactic")
+    didactic_conv.load_state_dict(conv.state_dict())
+    x = torch.randn(2, 5, 8, 6, 6)
+    torch.testing.assert_close(didactic_conv(x), conv(x), rtol=1e-5, atol=1e-5)
+    bound = 1 / (5 * 8 * 9) ** 0.5  # fan-in counts the group axis
+    assert conv.weight.abs().max() <= bound and conv.bias.abs().max() <= bound
+    assert conv.weight.abs().max() > bound / 2
+
+
+def test_extra_repr():
+    assert repr(GroupConv2d(2, 3, 3, group="p4m", padding=1, bias=False)) == \
+        "GroupConv2d(2, 3, kernel_size=3, p4m -> p4m, padding=1, bias=False)"
+    assert "Z2 -> p4" in repr(LiftingConv2d(1, 2, 5))
+
+
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+def test_export_gives_identical_outputs(cls, group):
+    layer = cls(3, 4, 3, group=group, stride=2, padding=1)
+    x = make_input(layer, 2, 9, 9, dtype=torch.float32)
+    conv = layer.export()
+    assert isinstance(conv, torch.nn.Conv2d)
+    flat = x.flatten(1, 2) if x.dim() == 5 else x
+    assert torch.equal(conv(flat), layer(x).flatten(1, 2))
+
+
+def test_eval_cache_reused_and_invalidated():
+    layer = GroupConv2d(3, 4, 3, padding=1)
+    x = torch.randn(2, 3, 4, 6, 6)
+    layer.eval()
+    with torch.no_grad():
+        bank, _ = layer.transformed_weight()
+        assert layer.transformed_weight()[0] is bank  # reused
+        before = layer(x)
+    layer.train()
+    assert layer._cache is None  # train mode drops it
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(x).square().mean().backward()
+    layer.eval()
+    with torch.no_grad():
+        stale = layer.transformed_weight()[0]
+    optimizer.step()  # changes the weight in place
+    with torch.no_grad():
+        fresh = layer.transformed_weight()[0]
+        assert fresh is not stale and not torch.equal(fresh, stale)
+        after = layer(x)
+        layer.impl = "didactic"
+        torch.testing.assert_close(after, layer(x), rtol=1e-5, atol=1e-5)
+    assert not torch.equal(before, after)
+
+
+def test_eval_cache_not_used_when_weight_gradient_is_needed():
+    layer = LiftingConv2d(1, 2, 3).eval()
+    x = torch.randn(1, 1, 5, 5)
+    layer(x).sum().backward()  # grad enabled and weight requires grad: no detached cache
+    assert layer.weight.grad is not None and layer._cache is None
+    with torch.no_grad():
+        layer(x)
+    assert layer._cache is not None
+    layer.load_state_dict({"weight": torch.zeros_like(layer.weight), "bias": torch.zeros_like(layer.bias)})
+    with torch.no_grad():
+        assert layer(x).abs().max() == 0  # load_state_dict invalidated the cache
+
+
+# --- bad input, named at the layer's edge --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: GroupConv2d(2, 2, 4, group="p4m"), "odd kernel_size"),
+        (lambda: GroupConv2d(2, 2, 3, group="p6"), "unknown group 'p6'"),
+        (lambda: GroupConv2d(0, 2, 3), "in_channels must be a positive int"),
+        (lambda: GroupConv2d(2, 2, (3, 5)), "kernel_size must be one int"),
+        (lambda: GroupConv2d(2, 2, 3, stride=0), "stride"),
+        (lambda: GroupConv2d(2, 2, 3, impl="cuda"), "impl must be 'fast' or 'didactic'"),
+    ],
+)
+def test_bad_construction(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+@pytest.mark.parametrize(
+    "layer, x, error, words",
+    [
+        (LiftingConv2d(1, 2, 3), torch.randn(1, 1, 4, 5, 5), ValueError, "planar input.*use GroupConv2d"),
+        (LiftingConv2d(1, 2, 3), torch.randn(5, 5), ValueError, r"\(N, C_in, H, W\)"),
+        (GroupConv2d(1, 2, 3), torch.randn(1, 1, 5, 5), ValueError, "lift it first"),
+        (GroupConv2d(1, 2, 3, group="p4m"), torch.randn(1, 1, 4, 5, 5), ValueError,
+         "size 8, got size 4 \\(a p4 map\\)"),
+        (GroupConv2d(1, 2, 3), torch.randn(1, 1, 8, 5, 5), ValueError, "size 4, got size 8 \\(a p4m map\\)"),
+        (GroupConv2d(3, 2, 3), torch.randn(1, 2, 4, 5, 5), ValueError, "expects 3 input channels.*got 2"),
+        (LiftingConv2d(1, 2, 3), torch.randn(1, 1, 5, 5, dtype=torch.float64), TypeError, "layer.to"),
+        (LiftingConv2d(1, 2, 5), torch.randn(1, 1, 3, 3), ValueError, "smaller than the kernel"),
+        (LiftingConv2d(1, 2, 3), [[1.0]], TypeError, "torch.Tensor"),
+    ],
+)
+def test_bad_input(layer, x, error, words):
+    with pytest.raises(error, match=words):
+        layer(x)
+
+
+# --- CUDA: run where a GPU is present, skip cleanly where not ------------------------------------
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+
+
+@cuda
+@pytest.mark.cuda
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+def test_cuda_matches_cpu_and_didactic(cls, group):
+    torch.manual_seed(0)
+    layer = cls(3, 4, 3, group=group, padding=1, dtype=torch.float64)
+    x = make_input(layer, 2, 9, 9)
+    expected = layer(x)
+    layer.cuda()
+    assert layer.filter_index.is_cuda  # the index buffer follows the module
+    x_cuda = x.cuda().requires_grad_()
+    out = layer(x_cuda)
+    torch.testing.assert_close(out.cpu(), expected, rtol=0, atol=1e-10)
+    out.square().sum().backward()
+    layer.impl = "didactic"
+    torch.testing.assert_close(layer(x_cuda).cpu(), expected, rtol=0, atol=1e-10)
+    assert layer.weight.grad.is_cuda
+
+
+@cuda
+@pytest.mark.cuda
+def test_cuda_equivariance_and_eval_cache():
+    net = torch.nn.Sequential(LiftingConv2d(1, 4, 3, group="p4m", padding=1),
+                              GroupConv2d(4, 4, 3, group="p4m", padding=1)).cuda().eval()
+    x = torch.randn(2, 1, 9, 9, device="cuda")
+    assert max(check_equivariance(net, x).values()) < 1e-4
+    with torch.no_grad():
+        assert net[1].transformed_weight()[0] is net[1].transformed_weight()[0]
