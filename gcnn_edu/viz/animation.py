@@ -1,0 +1,322 @@
+"""Animations of the group action, made with matplotlib.animation and saved as GIF (or MP4).
+
+Every animation is a list of key frames, one per application of a generator g, joined by
+in-between frames. Between two key functions A and B on the group, the patch at node h
+slides along its edge h -> g h while it turns (r) or flips (m), and its content blends from
+A(h) into g^-1 B(g h), the target patch seen in the moving patch's own frame. For an
+equivariant map B = L_g A, so g^-1 B(g h) = A(h) and nothing blends: the patches only
+move. A planar CNN has no such law, and its feature map changes shape as it turns.
+
+    animate_action(f, r)                         (a), (b): L_r or L_m on a function on p4 / p4m
+    animate_equivariance(image, gcnn, cnn, path) (c): a G-CNN and a CNN on a rotating digit
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib import animation
+
+from ..functions import act_on_group, act_on_plane
+from ..groups import PointGroupElement, point_group, r
+from .cayley import edge_point
+from .plot import (
+    CMAP,
+    GroupFunctionPlot,
+    PlanarFunctionPlot,
+    group_function,
+    plot_group_function,
+    plot_planar_function,
+    spatial_transform,
+)
+
+__all__ = ["ActionAnimation", "EquivarianceAnimation", "animate_action", "animate_equivariance",
+           "equivariance_animation", "save_animation"]
+
+
+def _ease(t: float) -> float:
+    """Smoothstep: start and stop gently."""
+    return t * t * (3 - 2 * t)
+
+
+def _schedule(steps: int, frames_per_step: int, hold: int) -> list[tuple[int, float]]:
+    """Frames as (step, t): each step rests ``hold`` frames on its key, then moves in ``frames_per_step``."""
+    frames = []
+    for step in range(steps):
+        frames += [(step, 0.0)] * hold
+        frames += [(step, i / frames_per_step) for i in range(1, frames_per_step + 1)]
+    return frames + [(steps - 1, 1.0)] * hold
+
+
+def _move_group_patches(plot: GroupFunctionPlot, g: PointGroupElement, a: torch.Tensor, b: torch.Tensor,
+                        t: float) -> None:
+    """The patch that starts at node h (showing a(h)) a fraction t of the way to node g h (showing b(g h))."""
+    for h in plot.group:
+        patch, target = plot.patches[h.index], (g * h).index
+        if t <= 0:
+            patch.place(plot.layout[h.index], data=a[h.index].numpy())
+        elif t >= 1:
+            patch.place(plot.layout[target], data=b[target].numpy())
+        else:
+            s = _ease(t)
+            seen_from_h = act_on_plane(g.inverse(), b[target])
+            data = ((1 - s) * a[h.index] + s * seen_from_h).numpy()
+            patch.place(edge_point(h, g, s), spatial_transform(g, s), data)
+
+
+def _move_planar_patch(plot: PlanarFunctionPlot, g: PointGroupElement, a: torch.Tensor, b: torch.Tensor,
+                       t: float) -> None:
+    """A planar map turning (or flipping) by g, its content blending from a into g^-1 b."""
+    if t <= 0:
+        plot.patch.place((0.0, 0.0), data=a.numpy())
+    elif t >= 1:
+        plot.patch.place((0.0, 0.0), data=b.numpy())
+    else:
+        s = _ease(t)
+        data = ((1 - s) * a + s * act_on_plane(g.inverse(), b)).numpy()
+        plot.patch.place((0.0, 0.0), spatial_transform(g, s), data)
+
+
+class _Animation:
+    """Key frames, a schedule and a figure; ``draw_frame(i)`` draws frame i, ``save`` writes a file.
+
+    Subclasses implement ``_draw(step, t)``; ``unchanged`` tells the GIF writer that a frame
+    repeats the one before (a rest on a key frame), so it need not be rendered again.
+    """
+
+    figure: plt.Figure
+    frames: list[tuple[int, float]]
+    fps: int
+    unchanged: bool = False
+    _state: tuple[int, float] | None = None
+
+    def draw_frame(self, index: int) -> None:
+        state = self.frames[index]
+        self.unchanged = state == self._state
+        self._draw(*state)
+        self._state = state
+
+    def _draw(self, step: int, t: float) -> None:
+        raise NotImplementedError
+
+    @cached_property
+    def animation(self) -> animation.FuncAnimation:
+        return animation.FuncAnimation(self.figure, self.draw_frame, frames=len(self.frames),
+                                       interval=1000 / self.fps, repeat=True)
+
+    def save(self, path, dpi: float | None = None) -> Path:
+        return save_animation(self, path, dpi=dpi)
+
+
+class ActionAnimation(_Animation):
+    """L_g applied ``steps`` times to a function f on p4 / p4m, drawn on the Cayley graph."""
+
+    def __init__(self, f: torch.Tensor, g: PointGroupElement, steps: int, frames_per_step: int, hold: int,
+                 fps: int, cmap, figsize, fontsize: float):
+        group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
+        group.check_member(g)
+        self.g, self.fps = g, fps
+        self.keys = [f]
+        for _ in range(steps):
+            self.keys.append(act_on_group(g, self.keys[-1]))
+        self.frames = _schedule(steps, frames_per_step, hold)
+        self.figure, ax = plt.subplots(figsize=figsize)
+        self.plot = plot_group_function(f, ax=ax, cmap=cmap, fontsize=fontsize, legend=group.has_mirrors,
+                                        vmin=float(f.min()), vmax=float(f.max()))
+        self.title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize + 2)
+        self.figure.subplots_adjust(0.01, 0.01, 0.99, 0.9)
+        self.draw_frame(0)
+
+    def _draw(self, step: int, t: float) -> None:
+        _move_group_patches(self.plot, self.g, self.keys[step], self.keys[step + 1], t)
+        shown = step + (t >= 1)
+        power = {0: "", 1: ""}.get(shown, f"^{{{shown}}}")
+        self.title.set_text(r"$f$" if shown == 0 else f"$L_{{{self.g.label}}}{power} f$")
+
+
+def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, channel: int | None = None,
+                   steps: int | None = None, frames_per_step: int = 12, hold: int = 14, fps: int = 20,
+                   path=None, cmap=CMAP, figsize=None, fontsize: float = 13, dpi: float | None = None
+                   ) -> ActionAnimation:
+    """Animate L_g on a function on p4 or p4m: every patch slides along its g-edge while it turns/flips.
+
+    ``f`` is (|H|, H, W) or (N, C, |H|, H, W) with ``batch``/``channel`` (see ``plot_group_function``).
+    ``steps`` applications of g (default: the order of g, 4 for r and 2 for m, so the loop closes).
+    The first frame is the plot of f, the last the plot of L_g^steps f. With ``path`` (.gif, or
+    .mp4 where ffmpeg exists) the animation is also saved there. Returns the ActionAnimation,
+    whose ``.animation`` is a matplotlib FuncAnimation and ``.figure`` the figure.
+    """
+    f = group_function(f, batch=batch, channel=channel)
+    if not isinstance(g, PointGroupElement):
+        raise TypeError(f"g must be a group element such as gcnn_edu.groups.r or m, got {type(g).__name__}")
+    if steps is None:
+        steps = next(n for n in range(1, 5) if g**n == g**0)
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    figsize = figsize or ((3.8, 4.0) if f.shape[0] == 4 else (5.0, 5.2))
+    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize)
+    if path is not None:
+        movie.save(path, dpi=dpi)
+    return movie
+
+
+class EquivarianceAnimation(_Animation):
+    """A digit turning by r, step by step, next to a CNN's and a G-CNN's feature maps of it."""
+
+    def __init__(self, inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize):
+        self.inputs, self.planar, self.on_group, self.fps = inputs, planar, on_group, fps
+        self.frames = _schedule(steps, frames_per_step, hold)
+        self.figure = plt.figure(figsize=(10.0, 4.6))
+        grid = self.figure.add_gridspec(1, 3, width_ratios=(1, 1, 1.75), left=0.005, right=0.995, bottom=0.09,
+                                        top=0.87, wspace=0.02)
+        axes = [self.figure.add_subplot(cell) for cell in grid]
+        stacked = torch.stack
+        self.input_plot = plot_planar_function(inputs[0], ax=axes[0], cmap="gray", size=1.5,
+                                               vmin=float(stacked(inputs).min()), vmax=float(stacked(inputs).max()))
+        self.cnn_plot = plot_planar_function(planar[0], ax=axes[1], cmap=cmap, size=1.5,
+                                             vmin=float(stacked(planar).min()), vmax=float(stacked(planar).max()))
+        self.gcnn_plot = plot_group_function(on_group[0], ax=axes[2], cmap=cmap, fontsize=fontsize,
+                                             vmin=float(stacked(on_group).min()),
+                                             vmax=float(stacked(on_group).max()))
+        group_name = "p4" if on_group[0].shape[0] == 4 else "p4m"
+        titles = ("", "CNN feature map", f"G-CNN feature map on {group_name}")
+        captions = ("turned by $r$ (90°) at each step", "turns, and changes shape",
+                    "moves along the red arrows: equivariant")
+        texts = []
+        for ax, title, caption in zip(axes, titles, captions, strict=True):
+            box = ax.get_position()
+            centre = (box.x0 + box.x1) / 2
+            texts.append(self.figure.text(centre, 0.93, title, ha="center", va="center", fontsize=fontsize + 2))
+            self.figure.text(centre, 0.05, caption, ha="center", va="center", fontsize=fontsize - 1,
+                             color="#333333")
+        self.input_title = texts[0]
+        self.draw_frame(0)
+
+    def _draw(self, step: int, t: float) -> None:
+        _move_planar_patch(self.input_plot, r, self.inputs[step], self.inputs[step + 1], t)
+        _move_planar_patch(self.cnn_plot, r, self.planar[step], self.planar[step + 1], t)
+        _move_group_patches(self.gcnn_plot, r, self.on_group[step], self.on_group[step + 1], t)
+        shown = step + (t >= 1)
+        power = {0: "", 1: ""}.get(shown, f"^{{{shown}}}")
+        self.input_title.set_text("input digit $x$" if shown == 0 else f"input digit $r{power} x$")
+
+
+@torch.no_grad()
+def equivariance_animation(image: torch.Tensor, gcnn, cnn, channel: int = 0, *, steps: int = 4,
+                           frames_per_step: int = 12, hold: int = 16, fps: int = 20, cmap=CMAP,
+                           fontsize: float = 13) -> EquivarianceAnimation:
+    """The animation of ``animate_equivariance``, not yet saved (see there for the arguments)."""
+    image = _check_image(image)
+    inputs = [torch.rot90(image, k, dims=(0, 1)) for k in range(steps + 1)]
+    planar, on_group = [], []
+    for x in inputs:
+        c = _run(cnn, x, "cnn", 4)
+        planar.append(c[0, _channel(channel, c, "cnn")])
+        y = _run(gcnn, x, "gcnn", 5)
+        on_group.append(group_function(y[0, _channel(channel, y, "gcnn")]))
+    return EquivarianceAnimation(inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize)
+
+
+def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0, *, steps: int = 4,
+                         frames_per_step: int = 12, hold: int = 16, fps: int = 20, dpi: float = 72,
+                         cmap=CMAP) -> Path:
+    """Write an animation of equivariance at work to ``path`` (.gif; .mp4 where ffmpeg exists) and return it.
+
+    The digit ``image`` (H, W), H == W, is rotated by r ``steps`` times (4 closes the loop).
+    ``gcnn`` maps (1, 1, H, W) to a feature map (1, C, 4, H', W') on p4 (or (1, C, 8, H', W')
+    on p4m) and ``cnn`` maps (1, 1, H, W) to (1, C, H', W'); channel ``channel`` of each is
+    drawn. Between two key frames, the G-CNN's patches slide along the red arrows and turn,
+    and blend into the next key frame's patches, as the CNN's map turns and blends into its
+    next one. The G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
+    Both models run under ``torch.no_grad()`` in eval mode (their mode is restored afterwards).
+    """
+    movie = equivariance_animation(image, gcnn, cnn, channel, steps=steps, frames_per_step=frames_per_step,
+                                   hold=hold, fps=fps, cmap=cmap)
+    try:
+        return movie.save(path, dpi=dpi)
+    finally:
+        plt.close(movie.figure)
+
+
+def _check_image(image) -> torch.Tensor:
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"image must be a torch.Tensor of shape (H, W), got {type(image).__name__}")
+    if image.dim() == 3 and image.shape[0] == 1:
+        image = image[0]
+    if image.dim() != 2 or image.shape[0] != image.shape[1]:
+        raise ValueError(
+            f"image must be one square digit of shape (H, W) with H == W, got shape {tuple(image.shape)}: "
+            "pick one from a batch with images[i, 0]"
+        )
+    return image.detach().to("cpu", torch.float32)
+
+
+def _run(model, x: torch.Tensor, name: str, dims: int) -> torch.Tensor:
+    """model(x[None, None]) in eval mode, on the model's device, back on the CPU as float."""
+    parameter = next(iter(model.parameters()), None) if isinstance(model, torch.nn.Module) else None
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    training = getattr(model, "training", False)
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    try:
+        y = model(x[None, None].to(device, dtype))
+    finally:
+        if isinstance(model, torch.nn.Module):
+            model.train(training)
+    expected = "(1, C, 4 or 8, H', W')" if dims == 5 else "(1, C, H', W')"
+    if not isinstance(y, torch.Tensor) or y.dim() != dims or y.shape[0] != 1:
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"{name} must map (1, 1, H, W) to a feature map {expected}, got {shape}")
+    return y.detach().to("cpu", torch.float32)
+
+
+def _channel(channel: int, y: torch.Tensor, name: str) -> int:
+    if not isinstance(channel, int) or isinstance(channel, bool) or not 0 <= channel < y.shape[1]:
+        raise ValueError(f"channel must be an int in 0..{y.shape[1] - 1} for the {name} output of shape "
+                         f"{tuple(y.shape)}, got {channel!r}")
+    return channel
+
+
+class _GifWriter(animation.PillowWriter):
+    """matplotlib's PillowWriter, re-using the last image while the animation rests on a key frame.
+
+    Pillow merges equal consecutive frames into one longer frame, so the file is the same as
+    PillowWriter's; only the rendering of the repeated frames is skipped.
+    """
+
+    def __init__(self, movie: _Animation, **kwargs):
+        super().__init__(**kwargs)
+        self.movie = movie
+
+    def grab_frame(self, **savefig_kwargs):
+        if self._frames and self.movie.unchanged:
+            self._frames.append(self._frames[-1])
+        else:
+            super().grab_frame(**savefig_kwargs)
+
+
+def save_animation(movie: _Animation | animation.Animation, path, fps: int | None = None,
+                   dpi: float | None = None) -> Path:
+    """Save an animation as .gif (Pillow, always available) or .mp4 (needs ffmpeg on the PATH)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"save an animation as .gif or .mp4, got {path.name!r}")
+    fps = fps or getattr(movie, "fps", 20)
+    anim = movie.animation if isinstance(movie, _Animation) else movie
+    if suffix == ".gif":
+        writer = _GifWriter(movie, fps=fps) if isinstance(movie, _Animation) else animation.PillowWriter(fps=fps)
+    elif suffix == ".mp4":
+        if not animation.writers.is_available("ffmpeg"):
+            raise RuntimeError(f"writing {path} needs ffmpeg on the PATH: install it, or save as .gif")
+        writer = animation.FFMpegWriter(fps=fps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = anim._fig
+    if dpi is not None:
+        figure.set_dpi(dpi)  # render at the saving resolution, so text layouts are cached across frames
+    anim.save(path, writer=writer, dpi=figure.dpi)
+    return path

@@ -1,0 +1,268 @@
+"""Pictures of functions on p4 and p4m: the Cayley graphs, the patches the plots draw, and the animations.
+
+Plots are checked on the artists' data (the arrays and transforms of the images), not on pixels.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from gcnn_edu.functions import act_on_group, act_on_plane  # noqa: E402
+from gcnn_edu.groups import C4, D4, m, r  # noqa: E402
+from gcnn_edu.nn import LiftingConv2d  # noqa: E402
+from gcnn_edu.viz import (  # noqa: E402
+    animate_action,
+    animate_equivariance,
+    cayley_graph,
+    cayley_layout,
+    draw_cayley_graph,
+    plot_group_function,
+    plot_planar_function,
+    save_animation,
+    spatial_transform,
+)
+from gcnn_edu.viz.animation import equivariance_animation  # noqa: E402
+
+GROUPS = [pytest.param(C4, id="C4"), pytest.param(D4, id="D4")]
+ACTIONS = [pytest.param(C4, r, id="p4-r"), pytest.param(D4, r, id="p4m-r"), pytest.param(D4, m, id="p4m-m")]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def random_function(group, size=5, seed=0):
+    return torch.randn(group.order, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def successor(group, h, g):
+    """The node reached from h along the g-edge of the Cayley graph."""
+    graph = cayley_graph(group)
+    (target,) = [b for _, b, label in graph.out_edges(h.index, data="generator") if label == g.label]
+    return target
+
+
+# ----------------------------------------------------------------------------- the graphs
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_cayley_graph_has_an_edge_h_to_gh_per_generator(group):
+    graph = cayley_graph(group)
+    assert sorted(graph.nodes) == list(range(group.order))
+    assert [graph.nodes[h]["label"] for h in sorted(graph)] == [h.label for h in group]
+    for g in group.generators:
+        edges = sorted((a, b) for a, b, label in graph.edges(data="generator") if label == g.label)
+        assert edges == sorted((h.index, (g * h).index) for h in group)
+    assert graph.number_of_edges() == group.order * len(group.generators)
+    assert nx.is_strongly_connected(graph)  # the generators generate the group
+
+
+def test_cayley_graph_by_plane_group_name():
+    assert sorted(cayley_graph("p4m").edges) == sorted(cayley_graph("D4").edges)
+    assert cayley_graph("p4").graph["group"] == "C4"
+
+
+def test_layout_reads_like_the_paper():
+    c4 = cayley_layout("C4")
+    top, left, bottom, right = (c4[k] for k in range(4))  # e at the top, then counter-clockwise
+    assert top[1] > 0 and np.isclose(top[0], 0)
+    assert left[0] < 0 and np.isclose(left[1], 0)
+    assert bottom[1] < 0 and right[0] > 0
+    d4 = cayley_layout("D4")
+    for k in range(4):  # m r^k straight outside r^k, so the m-edges are radial
+        inner, outer = d4[k], d4[4 + k]
+        assert np.linalg.norm(outer) > np.linalg.norm(inner)
+        assert np.isclose(np.linalg.det(np.stack([inner, outer])), 0)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_draw_cayley_graph_colours_edges_by_generator(group):
+    ax = draw_cayley_graph(group)
+    colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches if hasattr(p, "get_path")
+               and type(p).__name__ == "FancyArrowPatch"}
+    assert colours == {"#d62728"}  # the r-arrows are red
+    blue = [line for line in ax.lines if matplotlib.colors.to_hex(line.get_color()) == "#1f5fb4"]
+    assert len(blue) == (4 if group.has_mirrors else 0)  # one line per pair {h, m h}
+    ax.figure.canvas.draw()
+
+
+# ----------------------------------------------------------------------------- the patches
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_patch_drawn_at_node_h_is_f_of_h(group):
+    f = random_function(group)
+    plot = plot_group_function(f)
+    drawn = plot.drawn()
+    assert sorted(drawn) == list(range(group.order))
+    for h in group:
+        np.testing.assert_array_equal(drawn[h.index], f[h.index].numpy())
+    plot.ax.figure.canvas.draw()
+
+
+@pytest.mark.parametrize("group, g", ACTIONS)
+def test_plot_of_Lg_f_is_plot_of_f_moved_along_the_edges(group, g):
+    f = random_function(group)
+    before = plot_group_function(f).drawn()
+    after = plot_group_function(act_on_group(g, f)).drawn()
+    for h in group:
+        moved = act_on_plane(g, torch.from_numpy(before[h.index])).numpy()
+        np.testing.assert_array_equal(after[successor(group, h, g)], moved)
+
+
+@pytest.mark.parametrize("g", list(D4), ids=[g.label for g in D4])
+def test_spatial_transform_draws_the_action_on_a_patch(g):
+    """A patch drawn with spatial_transform(g) shows each value where act_on_plane(g, patch) shows it."""
+    n, half = 5, 1.0
+    patch = torch.arange(n * n, dtype=torch.float32).reshape(n, n)
+    moved = act_on_plane(g, patch)
+
+    def centre(u, v):  # pixel (u, v) of an upright patch with extent (-1, 1, -1, 1), row 0 at the top
+        return np.array([-half + (v + 0.5) * 2 * half / n, half - (u + 0.5) * 2 * half / n])
+
+    transform = spatial_transform(g, 1.0)
+    for u in range(n):
+        for v in range(n):
+            x, y = transform.transform(centre(u, v))
+            u2, v2 = round((half - y) * n / (2 * half) - 0.5), round((x + half) * n / (2 * half) - 0.5)
+            assert moved[u2, v2] == patch[u, v]
+    assert np.allclose(spatial_transform(g, 0.0).get_matrix(), np.eye(3))
+
+
+def test_planar_plot_draws_the_map():
+    x = torch.randn(2, 3, 6, 6)
+    plot = plot_planar_function(x, batch=1, channel=2, label="x")
+    np.testing.assert_array_equal(plot.image.get_array(), x[1, 2].numpy())
+
+
+def test_feature_map_channel_is_chosen_explicitly():
+    f = torch.randn(2, 3, 8, 5, 5)
+    drawn = plot_group_function(f, batch=1, channel=2).drawn()
+    np.testing.assert_array_equal(drawn[7], f[1, 2, 7].numpy())
+    drawn = plot_group_function(f[:1, :1]).drawn()  # axes of size 1 need no choice
+    np.testing.assert_array_equal(drawn[0], f[0, 0, 0].numpy())
+
+
+# ----------------------------------------------------------------------------- the animations
+
+
+@pytest.mark.parametrize("group, g", ACTIONS)
+def test_animation_starts_at_f_and_ends_at_Lg_f(group, g):
+    f = random_function(group)
+    movie = animate_action(f, g, steps=1, frames_per_step=3, hold=2)
+    movie.draw_frame(0)
+    first = movie.plot.drawn()
+    movie.draw_frame(len(movie.frames) - 1)
+    last = movie.plot.drawn()
+    for (name, want), got in zip((("f", f), ("L_g f", act_on_group(g, f))), (first, last), strict=True):
+        static = plot_group_function(want).drawn()
+        assert sorted(got) == sorted(static) == list(range(group.order)), name
+        for h in static:
+            np.testing.assert_array_equal(got[h], static[h], err_msg=name)
+
+
+def test_animation_moves_patches_along_the_edges_in_between():
+    f = random_function(C4)
+    movie = animate_action(f, r, steps=1, frames_per_step=4, hold=1)
+    movie.draw_frame(3)  # halfway: every patch is between its node and the next, turned
+    assert movie.plot.drawn() == {}
+    for h, patch in zip(C4, movie.plot.patches, strict=True):
+        start, end = movie.plot.layout[h.index], movie.plot.layout[(r * h).index]
+        radius = np.linalg.norm(patch.centre)
+        assert np.isclose(radius, 1.0)  # on the circle of the red arrows
+        assert np.linalg.norm(patch.centre - start) > 0.1 and np.linalg.norm(patch.centre - end) > 0.1
+
+
+def test_action_gif_is_written_and_loops(tmp_path):
+    f = random_function(C4, size=3)
+    movie = animate_action(f, r, frames_per_step=2, hold=1, path=tmp_path / "p4.gif", dpi=30)
+    with Image.open(tmp_path / "p4.gif") as gif:
+        assert gif.info.get("loop") == 0
+        durations = []
+        for index in range(gif.n_frames):  # Pillow merges equal frames into longer ones
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+    assert gif.n_frames > 4
+    assert sum(durations) == pytest.approx(len(movie.frames) * 1000 / movie.fps, abs=gif.n_frames)
+
+
+def small_layers(size=9):
+    torch.manual_seed(0)
+    lifting = LiftingConv2d(1, 2, kernel_size=3, group="p4", padding=1, bias=False)
+    conv = torch.nn.Conv2d(1, 2, kernel_size=3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(lifting.weight[:, :, 0])
+    image = torch.rand(size, size, generator=torch.Generator().manual_seed(1))
+    return image, lifting, conv
+
+
+def test_equivariance_animation_shows_the_layers_outputs():
+    image, gcnn, cnn = small_layers()
+    movie = equivariance_animation(image, gcnn, cnn, channel=1, steps=1, frames_per_step=2, hold=1)
+    with torch.no_grad():
+        before, after = gcnn(image[None, None])[0, 1], gcnn(torch.rot90(image, 1)[None, None])[0, 1]
+    movie.draw_frame(0)
+    for h, patch in movie.gcnn_plot.drawn().items():
+        np.testing.assert_array_equal(patch, before[h].numpy())
+    np.testing.assert_array_equal(movie.cnn_plot.image.get_array(), cnn(image[None, None])[0, 1].detach())
+    movie.draw_frame(len(movie.frames) - 1)
+    rolled = act_on_group(r, before)  # equivariance: the last frame is the first one moved along the arrows
+    for h, patch in movie.gcnn_plot.drawn().items():
+        np.testing.assert_array_equal(patch, after[h].numpy())
+        np.testing.assert_allclose(patch, rolled[h].numpy(), atol=1e-5)
+
+
+def test_animate_equivariance_writes_a_gif(tmp_path):
+    image, gcnn, cnn = small_layers()
+    gcnn.train()
+    path = animate_equivariance(image, gcnn, cnn, tmp_path / "c.gif", steps=1, frames_per_step=2, hold=1, dpi=30)
+    assert path == tmp_path / "c.gif" and path.stat().st_size > 0
+    assert gcnn.training  # the model's mode is restored
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("shape, kwargs, match", [
+    ((3, 5, 5), {}, "group axis"),
+    ((1, 5, 5), {}, "plot_planar_function"),
+    ((4, 5, 5), {"group": "p4m"}, r"expected 8 \(p4m\)"),
+    ((2, 3, 4, 5, 5), {}, "batch=0..1"),
+    ((1, 3, 4, 5, 5), {}, "channel=0..2"),
+    ((2, 3, 4, 5, 5), {"batch": 0, "channel": 3}, "channel must be an int in 0..2"),
+    ((4, 5, 5), {"batch": 0}, "leave them out"),
+    ((3, 4, 5, 5), {}, r"\(N, C, \|H\|, H, W\)"),
+])
+def test_bad_group_function_is_named(shape, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_group_function(torch.zeros(shape), **kwargs)
+
+
+def test_bad_inputs_elsewhere(tmp_path):
+    with pytest.raises(TypeError, match="torch.Tensor or numpy array"):
+        plot_group_function([[0.0]])
+    with pytest.raises(ValueError, match="plot_group_function"):
+        plot_planar_function(torch.zeros(4, 5, 5))
+    with pytest.raises(ValueError, match="batch=0..1"):
+        plot_planar_function(torch.zeros(2, 1, 5, 5))
+    with pytest.raises(ValueError, match="not an element of C4"):
+        animate_action(torch.zeros(4, 3, 3), m)
+    image, gcnn, cnn = small_layers()
+    with pytest.raises(ValueError, match="H == W"):
+        animate_equivariance(image[:, :5], gcnn, cnn, tmp_path / "c.gif")
+    with pytest.raises(ValueError, match="channel must be an int in 0..1"):
+        animate_equivariance(image, gcnn, cnn, tmp_path / "c.gif", channel=2)
+    with pytest.raises(ValueError, match=r"\(1, C, H', W'\)"):
+        animate_equivariance(image, gcnn, gcnn, tmp_path / "c.gif")
+    with pytest.raises(ValueError, match=".gif or .mp4"):
+        save_animation(animate_action(torch.zeros(4, 3, 3), r, steps=1, frames_per_step=1, hold=1),
+                       tmp_path / "a.png")
