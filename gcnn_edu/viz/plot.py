@@ -285,7 +285,7 @@ def draw_cayley_graph(group: str | PointGroup | PlaneGroup = "p4", ax=None, titl
     for h, (x, y) in cayley_layout(group).items():
         ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor=FRAME_COLOR, linewidth=1.5, zorder=3))
         label = group[h].label
-        size = fontsize * (0.8 if len(label) > 2 else 1.0)
+        size = fontsize * (0.8 if label.startswith("mr") else 1.0)  # mr^k is the widest
         ax.text(x, y, math_label(label), ha="center", va="center", fontsize=size, zorder=4)
     _finish(ax, group, title, fontsize, legend, margin=-0.1)
     return ax
@@ -345,9 +345,10 @@ def _draw_labels(ax, group: PointGroup, offset: float, fontsize: float) -> None:
 
 
 def _finish(ax, group: PointGroup, title, fontsize, legend: bool, margin: float = 0.0) -> None:
-    reach = (INNER_RADIUS if group.order == 4 else OUTER_RADIUS) + PATCH + 0.22 + margin
-    if group.order == 8:
-        reach += 0.2  # room for the outer labels
+    if group.order == 4:  # the labels sit inside the ring
+        reach = INNER_RADIUS + PATCH + 0.1 + margin
+    else:  # room for the labels outside the outer ring
+        reach = OUTER_RADIUS + PATCH + 0.42 + margin
     below = 0.4 if legend else 0.0  # room for the legend under the graph
     ax.set_xlim(-reach, reach)
     ax.set_ylim(-reach - below, reach)
