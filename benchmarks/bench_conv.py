@@ -153,6 +153,14 @@ def flat(x):
     return x.flatten(1, 2) if x.dim() == 5 else x
 
 
+def check_same(outputs: dict[str, torch.Tensor]) -> None:
+    """The contenders must compute the same thing before their times mean anything."""
+    (first, reference), *others = ((name, flat(out.detach()).float()) for name, out in outputs.items())
+    for name, out in others:
+        if not torch.allclose(out, reference, rtol=1e-4, atol=1e-4):
+            raise AssertionError(f"{name} and {first} disagree by {(out - reference).abs().max():.3g}")
+
+
 def training_contenders(case: Case, device):
     layer = case.build(device).train()
     weight, bias = bare_weights(layer)
@@ -168,6 +176,7 @@ def training_contenders(case: Case, device):
         weight.grad = bias.grad = x.grad = None
         F.conv2d(flat(x), weight, bias, **options).backward(flat(dy))
 
+    check_same({"fast": layer(x), "bare": F.conv2d(flat(x), weight, bias, **options)})
     return {"fast": fast_step, "bare": bare_step}
 
 
@@ -179,12 +188,13 @@ def eval_contenders(case: Case, device):
 
     def fast_step():
         with torch.no_grad():
-            layer(x)
+            return layer(x)
 
     def bare_step():
         with torch.no_grad():
-            F.conv2d(flat(x), weight, bias, **options)
+            return F.conv2d(flat(x), weight, bias, **options)
 
+    check_same({"fast": fast_step(), "bare": bare_step()})
     return {"fast": fast_step, "bare": bare_step}
 
 
@@ -199,10 +209,12 @@ def didactic_contenders(case: Case, device):
     def forward(layer):
         def step():
             with torch.no_grad():
-                layer(x)
+                return layer(x)
         return step
 
-    return {"fast": forward(fast_layer), "cached": forward(cached_layer), "didactic": forward(didactic_layer)}
+    contenders = {"fast": forward(fast_layer), "cached": forward(cached_layer), "didactic": forward(didactic_layer)}
+    check_same({name: step() for name, step in contenders.items()})
+    return contenders
 
 
 # ----------------------------------------------------------------------------------------------
@@ -269,7 +281,8 @@ def run_device(device: torch.device, rounds: int, warmup: int, lesson_rounds: in
     print(f"\n=== {device.type.upper()} ===")
     print(machine_description(device))
     print(f"{load()} at start; float32; clock: {'thread CPU time' if clock is time.thread_time else 'wall'}; "
-          f"medians of {rounds} interleaved rounds after {warmup} warm-up rounds ({lesson_rounds} for (c))")
+          f"medians of {rounds} interleaved rounds after {warmup} warm-up rounds ({3 * rounds} for (b), "
+          f"{lesson_rounds} for (c))")
     print("layers:")
     for case in LAYER_SIZES + LESSON_SIZES:
         print(f"  {case.title:<28} {case.describe()}")
@@ -278,7 +291,7 @@ def run_device(device: torch.device, rounds: int, warmup: int, lesson_rounds: in
             rounds, warmup, device, clock)
     section("(b) eval mode under torch.no_grad(), cached filter bank: fast layer vs bare conv2d",
             LAYER_SIZES, eval_contenders, [Ratio("fast", "bare", TARGETS["eval"], at_most=True)],
-            rounds, warmup, device, clock)
+            3 * rounds, warmup, device, clock)
     section("(c) forward under torch.no_grad(): didactic vs fast (train mode: bank gathered every call; "
             "eval mode: cached)", LESSON_SIZES, didactic_contenders,
             [Ratio("didactic", "fast", TARGETS["didactic"], at_most=False),
