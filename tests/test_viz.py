@@ -4,6 +4,7 @@ Plots are checked on the artists' data (the arrays and transforms of the images)
 """
 
 import matplotlib
+import matplotlib.animation
 
 matplotlib.use("Agg")
 
@@ -170,16 +171,26 @@ def test_animation_starts_at_f_and_ends_at_Lg_f(group, g):
             np.testing.assert_array_equal(got[h], static[h], err_msg=name)
 
 
-def test_animation_moves_patches_along_the_edges_in_between():
-    f = random_function(C4)
-    movie = animate_action(f, r, steps=1, frames_per_step=4, hold=1)
-    movie.draw_frame(3)  # halfway: every patch is between its node and the next, turned
-    assert movie.plot.drawn() == {}
-    for h, patch in zip(C4, movie.plot.patches, strict=True):
-        start, end = movie.plot.layout[h.index], movie.plot.layout[(r * h).index]
-        radius = np.linalg.norm(patch.centre)
-        assert np.isclose(radius, 1.0)  # on the circle of the red arrows
-        assert np.linalg.norm(patch.centre - start) > 0.1 and np.linalg.norm(patch.centre - end) > 0.1
+@pytest.mark.parametrize("group, g", ACTIONS)
+def test_animation_moves_each_patch_along_its_edge_towards_gh(group, g):
+    f = random_function(group)
+    movie = animate_action(f, g, steps=1, frames_per_step=40, hold=1)
+    halfway = movie.frames.index((0, 0.5))
+    movie.draw_frame(halfway)
+    assert movie.plot.drawn() == {}  # every patch is on its way
+    for h, patch in zip(group, movie.plot.patches, strict=True):
+        start, end = movie.plot.layout[h.index], movie.plot.layout[(g * h).index]
+        if g.is_rotation:  # along the arc of its ring
+            assert np.isclose(np.linalg.norm(patch.centre), np.linalg.norm(start))
+        else:  # along the straight mirror line
+            np.testing.assert_allclose(patch.centre, (start + end) / 2, atol=1e-9)
+        assert min(np.linalg.norm(patch.centre - start), np.linalg.norm(patch.centre - end)) > 0.1
+    movie.draw_frame(movie.frames.index((0, 39 / 40)))  # almost there: at g h, turned (flipped) by g
+    for h, patch in zip(group, movie.plot.patches, strict=True):
+        assert np.linalg.norm(patch.centre - movie.plot.layout[(g * h).index]) < 0.01
+        linear = patch.placement.get_matrix()[:2, :2]
+        np.testing.assert_allclose(linear, spatial_transform(g, 1.0).get_matrix()[:2, :2], atol=0.05)
+        np.testing.assert_allclose(patch.image.get_array(), f[h.index].numpy(), atol=1e-5)  # f(h), carried
 
 
 def test_action_gif_is_written_and_loops(tmp_path):
@@ -266,3 +277,15 @@ def test_bad_inputs_elsewhere(tmp_path):
     with pytest.raises(ValueError, match=".gif or .mp4"):
         save_animation(animate_action(torch.zeros(4, 3, 3), r, steps=1, frames_per_step=1, hold=1),
                        tmp_path / "a.png")
+
+
+def test_mp4_needs_ffmpeg_and_any_matplotlib_animation_saves(tmp_path):
+    movie = animate_action(torch.rand(4, 3, 3), r, steps=1, frames_per_step=1, hold=1)
+    if matplotlib.animation.writers.is_available("ffmpeg"):
+        assert save_animation(movie, tmp_path / "a.mp4", dpi=30).stat().st_size > 0
+    else:
+        with pytest.raises(RuntimeError, match="ffmpeg"):
+            save_animation(movie, tmp_path / "a.mp4")
+    path = save_animation(movie.animation, tmp_path / "func.gif", dpi=30)  # a plain FuncAnimation
+    with Image.open(path) as gif:
+        assert gif.n_frames >= 2
