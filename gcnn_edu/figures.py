@@ -132,7 +132,7 @@ def _before_after(f, g):
     import matplotlib.pyplot as plt
 
     from .functions import act_on_group, act_on_plane
-    from .viz import plot_group_function, plot_planar_function
+    from .viz.plot import generator_legend, plot_group_function, plot_planar_function
 
     planar = f.dim() == 2
     after = act_on_plane(g, f) if planar else act_on_group(g, f)
@@ -145,8 +145,11 @@ def _before_after(f, g):
         if planar:
             plot_planar_function(function, ax=ax, title=title, fontsize=14, **scale)
         else:
-            plot_group_function(function, ax=ax, title=title, legend=ax is axes[1] and f.shape[0] == 8, **scale)
+            plot_group_function(function, ax=ax, title=title, **scale)
     figure.patches.append(_arrow_between(figure, axes, f"$L_{g.label}$"))
+    if not planar and f.shape[0] == 8:
+        figure.legend(handles=generator_legend("D4"), loc="lower center", ncol=2, frameon=False, fontsize=12,
+                      bbox_to_anchor=(0.5, 0.0), columnspacing=2.0)
     return figure
 
 
@@ -165,5 +168,5 @@ def _arrow_between(figure, axes, label: str):
 def _save(figure, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    figure.savefig(path, dpi=DPI, metadata={"Software": None})
+    figure.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.1, metadata={"Software": None})
     plt.close(figure)

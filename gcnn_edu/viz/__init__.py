@@ -11,6 +11,7 @@ from .plot import (
     GroupFunctionPlot,
     PlanarFunctionPlot,
     draw_cayley_graph,
+    generator_legend,
     group_function,
     planar_function,
     plot_group_function,
@@ -19,5 +20,5 @@ from .plot import (
 )
 
 __all__ = ["cayley_graph", "cayley_layout", "GENERATOR_COLORS", "plot_group_function", "plot_planar_function",
-           "draw_cayley_graph", "group_function", "planar_function", "spatial_transform", "GroupFunctionPlot",
-           "PlanarFunctionPlot", "animate_action", "animate_equivariance", "save_animation"]
+           "draw_cayley_graph", "generator_legend", "group_function", "planar_function", "spatial_transform",
+           "GroupFunctionPlot", "PlanarFunctionPlot", "animate_action", "animate_equivariance", "save_animation"]

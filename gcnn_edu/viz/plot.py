@@ -40,6 +40,7 @@ __all__ = [
     "group_function",
     "planar_function",
     "spatial_transform",
+    "generator_legend",
 ]
 
 PATCH = 0.34  # half the side of a patch, in units of the inner radius
@@ -228,7 +229,8 @@ def plot_group_function(f, group: str | PointGroup | PlaneGroup | None = None, *
     plot.patches = [_Patch(ax, f[h.index].numpy(), PATCH, norm, cmap) for h in group]
     plot.show(f)
     _draw_labels(ax, group, offset=PATCH, fontsize=fontsize)
-    _finish(ax, group, title, fontsize, legend)
+    # room for the patches, and for the labels outside the outer ring of D4
+    _finish(ax, group, title, fontsize, legend, reach=PATCH + (0.1 if group.order == 4 else 0.62))
     return plot
 
 
@@ -287,7 +289,7 @@ def draw_cayley_graph(group: str | PointGroup | PlaneGroup = "p4", ax=None, titl
         label = group[h].label
         size = fontsize * (0.8 if label.startswith("mr") else 1.0)  # mr^k is the widest
         ax.text(x, y, math_label(label), ha="center", va="center", fontsize=size, zorder=4)
-    _finish(ax, group, title, fontsize, legend, margin=-0.1)
+    _finish(ax, group, title, fontsize, legend, reach=radius + 0.12)
     return ax
 
 
@@ -344,11 +346,18 @@ def _draw_labels(ax, group: PointGroup, offset: float, fontsize: float) -> None:
         ax.text(x, y, math_label(element.label), ha=ha, va=va, fontsize=fontsize, zorder=4)
 
 
-def _finish(ax, group: PointGroup, title, fontsize, legend: bool, margin: float = 0.0) -> None:
-    if group.order == 4:  # the labels sit inside the ring
-        reach = INNER_RADIUS + PATCH + 0.1 + margin
-    else:  # room for the labels outside the outer ring
-        reach = OUTER_RADIUS + PATCH + 0.42 + margin
+def generator_legend(group: str | PointGroup | PlaneGroup, fontsize: float = 11) -> list[Line2D]:
+    """Legend handles for the edges: a red arrow for r and (for D4) a blue line for m."""
+    handles = [Line2D([], [], color=GENERATOR_COLORS["r"], linewidth=2.2, marker=">", markersize=7,
+                      label=r"$r$: $h \to rh$")]
+    if point_group(group).has_mirrors:
+        handles.append(Line2D([], [], color=GENERATOR_COLORS["m"], linewidth=2.4, label=r"$m$: $h \to mh$"))
+    return handles
+
+
+def _finish(ax, group: PointGroup, title, fontsize, legend: bool, reach: float) -> None:
+    """Square limits ``reach`` beyond the outer ring (plus room for a legend underneath)."""
+    reach += INNER_RADIUS if group.order == 4 else OUTER_RADIUS
     below = 0.4 if legend else 0.0  # room for the legend under the graph
     ax.set_xlim(-reach, reach)
     ax.set_ylim(-reach - below, reach)
@@ -357,9 +366,5 @@ def _finish(ax, group: PointGroup, title, fontsize, legend: bool, margin: float 
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
     if legend:
-        handles = [Line2D([], [], color=GENERATOR_COLORS["r"], linewidth=2.2, marker=">", markersize=7,
-                          label=r"$r$: $h \to rh$")]
-        if group.has_mirrors:
-            handles.append(Line2D([], [], color=GENERATOR_COLORS["m"], linewidth=2.4, label=r"$m$: $h \to mh$"))
-        ax.legend(handles=handles, loc="lower center", ncol=2, fontsize=fontsize - 2, frameon=False,
+        ax.legend(handles=generator_legend(group), loc="lower center", ncol=2, fontsize=fontsize - 2, frameon=False,
                   bbox_to_anchor=(0.5, 0.0), handlelength=1.8, columnspacing=2.0, borderaxespad=0.0)
