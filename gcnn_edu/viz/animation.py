@@ -241,7 +241,7 @@ def equivariance_animation(image: torch.Tensor, gcnn, cnn, channel: int = 0, *, 
 
 
 def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0, *, steps: int = 4,
-                         frames_per_step: int = 12, hold: int = 16, fps: int = 20, dpi: float = 72,
+                         frames_per_step: int = 12, hold: int = 16, fps: int = 20, dpi: float = 90,
                          cmap=CMAP) -> Path:
     """Write an animation of equivariance at work to ``path`` (.gif; .mp4 where ffmpeg exists) and return it.
 
