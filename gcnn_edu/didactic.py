@@ -1,14 +1,14 @@
 """The G-correlations written straight from their definitions (Cohen & Welling 2016, eqs. 10, 11).
 
 Each output channel g of a G-correlation is an ordinary planar correlation with the filter
-*transformed by g*. Here that is done literally: a loop over the group elements g, the filter
-moved by the group action L_g of :mod:`gcnn_edu.functions`, and (for the group correlation)
-an explicit sum over the input's group axis h. ``F.conv2d`` only does the planar part,
+*transformed by g*. Here every sum is a visible loop: over the output's group elements g,
+with the filter moved by the group action L_g of :mod:`gcnn_edu.functions`; over the input's
+group axis h; and over the filter's offsets y for the planar correlation itself (eq. 1),
 
-    Σ_y Σ_k f_k(y) ψ_k(y - t),
+    [f ⋆ ψ](t) = Σ_y Σ_k f_k(t + y) ψ_k(y).
 
-the correlation of eq. (1) of the paper. Slow and clear; :mod:`gcnn_edu.fast` computes
-the same thing with one gather and one conv2d, and the tests hold the two together.
+Slow and clear; :mod:`gcnn_edu.fast` computes the same thing with one gather and one conv2d,
+and the tests hold the two together to 1e-10 in float64.
 
 Shapes follow the conventions: a planar input (N, C_in, H, W), a group input
 (N, C_in, |G|, H, W), a weight (C_out, C_in, |H_in|, k, k), an output (N, C_out, |G|, H', W').
@@ -23,7 +23,26 @@ from ._validation import check_correlation_input
 from .functions import act_on_group, act_on_plane
 from .groups import point_group
 
-__all__ = ["lifting_correlation", "group_correlation"]
+__all__ = ["planar_correlation", "lifting_correlation", "group_correlation"]
+
+
+def planar_correlation(f, psi, *, stride=1, padding=0, dilation=1):
+    """[f ⋆ ψ](t) = Σ_y Σ_k f_k(s t + d y) ψ_k(y) (eq. 1): the correlation that F.conv2d computes,
+    written as a sum over the k x k filter offsets y = (a, b), with stride s and dilation d.
+
+    f: (N, C_in, H, W), psi: (C_out, C_in, k, k) -> (N, C_out, H', W').
+    """
+    f = F.pad(f, (padding,) * 4)
+    k = psi.shape[-1]
+    out_h = (f.shape[-2] - dilation * (k - 1) - 1) // stride + 1
+    out_w = (f.shape[-1] - dilation * (k - 1) - 1) // stride + 1
+    out = f.new_zeros(f.shape[0], psi.shape[0], out_h, out_w)
+    for a in range(k):
+        for b in range(k):
+            # f_k(s t + d y) for every output position t, at this one offset y = (a, b)
+            shifted = f[..., dilation * a::stride, dilation * b::stride][..., :out_h, :out_w]
+            out += torch.einsum("nkuv,ok->nouv", shifted, psi[:, :, a, b])  # Σ_k f_k ψ_k
+    return out
 
 
 def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
@@ -37,7 +56,7 @@ def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=
     outputs = []
     for h in point_group(group):
         psi_h = act_on_plane(h, weight[:, :, 0])  # [L_h ψ](y) = ψ(h^-1 y)
-        outputs.append(F.conv2d(x, psi_h, stride=stride, padding=padding, dilation=dilation))
+        outputs.append(planar_correlation(x, psi_h, stride=stride, padding=padding, dilation=dilation))
     return _add_bias(torch.stack(outputs, dim=2), bias)
 
 
@@ -55,7 +74,7 @@ def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1,
     for s in H:
         psi_s = act_on_group(s, weight)  # [L_s ψ](h, y) = ψ(s^-1 h, s^-1 y)
         out_s = sum(
-            F.conv2d(x[:, :, h], psi_s[:, :, h], stride=stride, padding=padding, dilation=dilation)
+            planar_correlation(x[:, :, h], psi_s[:, :, h], stride=stride, padding=padding, dilation=dilation)
             for h in range(H.order)
         )
         outputs.append(out_s)

@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,6 +77,15 @@ def test_fast_equals_didactic_float32(config):
         didactic_out = layer(x)
     scale = didactic_out.abs().max().clamp_min(1e-6)
     assert ((fast_out - didactic_out).abs().max() / scale) < 1e-5
+
+
+@given(st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2), st.integers(5, 9), st.integers(5, 9))
+def test_didactic_planar_correlation_is_conv2d(k, stride, padding, dilation, height, width):
+    f = torch.randn(2, 3, height + dilation * k, width + dilation * k, dtype=torch.float64)
+    psi = torch.randn(4, 3, k, k, dtype=torch.float64)
+    options = dict(stride=stride, padding=padding, dilation=dilation)
+    torch.testing.assert_close(didactic.planar_correlation(f, psi, **options), F.conv2d(f, psi, **options),
+                               rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("group", ["p4", "p4m"])

@@ -44,6 +44,7 @@ class _GroupCorrelation(nn.Module):
         index = fast.channel_index(group, self.in_order, in_channels, kernel_size)
         self.register_buffer("filter_index", index.to(device), persistent=False)
         self._cache_key, self._cache = None, None
+        self._checked_signature = None
         self.reset_parameters()
 
     @property
@@ -66,12 +67,13 @@ class _GroupCorrelation(nn.Module):
     def transformed_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The filter bank (C_out |G|, C_in |H_in|, k, k) and the bias repeated over the group axis,
         reused in eval mode while the parameters are unchanged and need no gradient."""
-        cacheable = not self.training and not (
-            torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()))
+        weight, bias = self.weight, self.bias
+        needs_grad = torch.is_grad_enabled() and (weight.requires_grad or (bias is not None and bias.requires_grad))
+        cacheable = not self.training and not needs_grad
         key = None
         if cacheable:
-            key = tuple((p._version, p.data_ptr(), p.device, p.dtype) for p in self.parameters())
-            key += (torch.is_inference_mode_enabled(),)
+            key = (weight._version, weight.data_ptr(), weight.device, weight.dtype,
+                   None if bias is None else (bias._version, bias.data_ptr()), torch.is_inference_mode_enabled())
             if key == self._cache_key:
                 return self._cache
         bank = fast.transform_filter(self.weight, self.filter_index, self.group_order)
@@ -83,11 +85,22 @@ class _GroupCorrelation(nn.Module):
         self._cache_key, self._cache = None, None
         return super().train(mode)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_input(self, x) -> None:
+        """Name bad input at the layer's edge; checked once per (shape, dtype, device) seen."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
+        weight = self.weight
+        signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict)
+        if signature == self._checked_signature:
+            return
         name = type(self).__name__
         check_correlation_input(x, self.weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
                        layer=name, strict=self.strict)
+        self._checked_signature = signature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
         options = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
         if self.impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
