@@ -68,8 +68,12 @@ class Digits:
     def __getitem__(self, index):
         return self.images[index], self.labels[index]
 
-    def subset(self, n: int) -> Digits:
-        """The first ``n`` digits (the split is shuffled, so every class is present)."""
+    def subset(self, n: int | None) -> Digits:
+        """The first ``n`` digits (all for ``None``); the split is shuffled, so every class is present."""
+        if n is None:
+            return self
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"a subset needs a positive number of digits, got {n!r}")
         return Digits(self.images[:n], self.labels[:n], self.name)
 
     def __repr__(self) -> str:

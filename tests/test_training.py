@@ -1,0 +1,166 @@
+"""Training: reproducible, resumable to the same weights, atomic checkpoints, clear errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gcnn_edu import cli, training
+from gcnn_edu.data import digit_sets
+from gcnn_edu.demo import format_table, run_demo
+from gcnn_edu.models import P4CNN, Z2CNN
+from gcnn_edu.training import (
+    accuracy_vs_angle,
+    check_writable,
+    evaluate,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+    train,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Batches of a few dozen small digits gain nothing from a second thread, and on a busy
+    machine two OpenMP threads that wait for each other are many times slower than one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def small_sets():
+    train_set, test_set = digit_sets("rotated", "rotated")
+    return train_set.subset(96), test_set.subset(40)
+
+
+def _fresh(cls):
+    torch.manual_seed(0)
+    return cls()
+
+
+@pytest.mark.parametrize("cls", [Z2CNN, P4CNN])
+def test_resume_gives_the_same_weights_as_a_straight_run(cls, small_sets, tmp_path):
+    train_set, test_set = small_sets
+    options = {"batch_size": 32, "seed": 5, "device": "cpu", "progress": False}
+    straight = _fresh(cls)
+    history = train(straight, train_set, test_set, epochs=2, **options)
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    interrupted = _fresh(cls)
+    train(interrupted, train_set, test_set, epochs=1, checkpoint=checkpoint, **options)
+    resumed = _fresh(cls)  # a new process would start from fresh weights too
+    resumed_history = train(resumed, train_set, test_set, epochs=2, checkpoint=checkpoint, resume=True, **options)
+
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert resumed_history["loss"] == history["loss"]
+    assert resumed_history["test_accuracy"] == history["test_accuracy"]
+    assert load_checkpoint(checkpoint)["epoch"] == 2
+
+
+def test_training_is_reproducible_and_learns(small_sets):
+    train_set, _ = small_sets
+    first, second = _fresh(Z2CNN), _fresh(Z2CNN)
+    a = train(first, train_set, epochs=2, batch_size=32, device="cpu", progress=False)
+    b = train(second, train_set, epochs=2, batch_size=32, device="cpu", progress=False)
+    assert a["loss"] == b["loss"] and a["loss"][-1] < a["loss"][0]
+    other = train(_fresh(Z2CNN), train_set, epochs=1, batch_size=32, seed=1, device="cpu", progress=False)
+    assert other["loss"][0] != a["loss"][0]
+
+
+def test_an_interrupted_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, {"format": 1, "model_name": "z2cnn", "epoch": 1})
+
+    def interrupted_save(state, file):
+        file.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.torch, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, {"format": 1, "model_name": "z2cnn", "epoch": 2})
+    assert load_checkpoint(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
+
+
+def test_checkpoint_errors(small_sets, tmp_path):
+    train_set, _ = small_sets
+    path = tmp_path / "checkpoint.pt"
+    train(_fresh(Z2CNN), train_set.subset(32), epochs=1, checkpoint=path, model_name="z2cnn", progress=False,
+          device="cpu")
+    with pytest.raises(ValueError, match="holds a 'z2cnn' model, not 'p4cnn'"):
+        train(_fresh(P4CNN), train_set.subset(32), epochs=2, checkpoint=path, resume=True, model_name="p4cnn",
+              progress=False, device="cpu")
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    torch.save({"weights": 1}, path)
+    with pytest.raises(ValueError, match="not a gcnn-edu training checkpoint"):
+        load_checkpoint(path)
+
+
+def test_bad_arguments(tmp_path, small_sets):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ValueError, match="cannot write to the output folder .* choose another folder with --out"):
+        check_writable(blocker / "runs")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU is available"):
+            resolve_device("cuda")
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="epochs must be an int >= 0"):
+        train(Z2CNN(), small_sets[0], epochs=-1)
+
+
+def test_the_accuracy_of_p4cnn_repeats_every_quarter_turn(small_sets):
+    _, test_set = small_sets
+    model = _fresh(P4CNN)
+    curve = accuracy_vs_angle(model, test_set, angles=[20, 110, 200, 290])
+    assert len(set(curve.values())) == 1, curve
+    assert evaluate(model, test_set) == pytest.approx(accuracy_vs_angle(model, test_set, [0.0])[0.0])
+
+
+def test_the_train_command(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--model", "z2cnn", "p4cnn", "--train-data", "upright", "--test-data", "rotated",
+            "--train-digits", "32", "--test-digits", "16", "--batch-size", "16", "--angle-step", "90",
+            "--device", "cpu", "--out", str(out)]
+    assert cli.main(argv + ["--epochs", "1"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"z2cnn", "p4cnn"}
+    assert list(metrics["models"]["p4cnn"]["accuracy_vs_angle"]) == ["0.0", "90.0", "180.0", "270.0", "360.0"]
+    assert (out / "accuracy_vs_angle.png").stat().st_size > 10_000
+    assert cli.main(argv + ["--epochs", "2", "--resume"]) == 0  # one more epoch each
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["models"]["z2cnn"]["history"]["epoch"] == [1, 2]
+    assert "z2cnn epoch 2/2" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit, match="unknown model 'vgg'"):
+        cli.main(["train", "--model", "vgg", "--out", str(out)])
+    with pytest.raises(SystemExit, match="unknown train data 'svhn'"):
+        cli.main(["train", "--train-data", "svhn", "--out", str(out)])
+    with pytest.raises(SystemExit, match="holds a 'z2cnn' model, not 'p4cnn'"):
+        (out / "p4cnn" / "checkpoint.pt").write_bytes((out / "z2cnn" / "checkpoint.pt").read_bytes())
+        cli.main(argv + ["--epochs", "3", "--resume"])
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit, match="cannot write to the output folder"):
+        cli.main(["train", "--out", str(tmp_path / "file" / "out")])
+
+
+def test_the_demo_pipeline_on_a_few_digits(tmp_path):
+    summary = run_demo(tmp_path, upright_epochs=1, rotated_epochs=1, angle_step=120, curve_digits=10,
+                       animation=False, train_digits=32, test_digits=20)
+    assert [(r["model"], r["trained_on"]) for r in summary["results"]] == [
+        ("Z2CNN", "upright"), ("P4CNN", "upright"), ("Z2CNN", "rotated"), ("P4CNN", "rotated")]
+    for row in summary["results"]:
+        if row["model"] == "P4CNN":  # invariant to quarter turns, so exactly as good on them
+            assert row["test_accuracy"]["rotated90"] == row["test_accuracy"]["upright"]
+    assert Path(tmp_path / "accuracy_vs_angle.png").exists() and (tmp_path / "demo_results.json").exists()
+    table = format_table(summary["results"])
+    assert "P4CNN" in table and "24,680" in table and "turned by any angle" in table
