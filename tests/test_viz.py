@@ -289,3 +289,32 @@ def test_mp4_needs_ffmpeg_and_any_matplotlib_animation_saves(tmp_path):
     path = save_animation(movie.animation, tmp_path / "func.gif", dpi=30)  # a plain FuncAnimation
     with Image.open(path) as gif:
         assert gif.n_frames >= 2
+
+
+# ----------------------------------------------------------------------------- the functions of the figures
+
+
+def test_figures_letter_shows_every_turn_and_flip():
+    """The F of the figures has no symmetry in D4, so each g in D4 draws it differently."""
+    from gcnn_edu.figures import example_function
+
+    letter = example_function(1)[0]
+    images = {tuple(act_on_plane(g, letter).flatten().tolist()) for g in D4}
+    assert len(images) == D4.order
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_figures_function_has_one_colour_per_element(group):
+    """f(h) is the F in a value of its own, which the letters' colour map draws in a colour of its own."""
+    from gcnn_edu.figures import example_function, letter_colormap
+
+    f = example_function(group.order)
+    letter = example_function(1)[0]
+    for h in group:
+        np.testing.assert_array_equal(f[h.index], (h.index + 1) * letter)
+    cmap, norm = letter_colormap(f), plot_group_function(f).norm  # the plots' default scale: 0 to |H|
+    values = range(group.order + 1)  # the background, then the F at each element
+    assert len({cmap(norm(value)) for value in values}) == group.order + 1
+    wobble = 1e-4 * group.order  # the animation's blends (1 - s) a + s a may round a little
+    for value in values:
+        assert cmap(norm(value - wobble)) == cmap(norm(value)) == cmap(norm(value + wobble))
