@@ -24,7 +24,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
-	$(BIN)/python -m pytest -q --nbval notebooks --sanitize-with notebooks/sanitize.cfg
+	$(BIN)/python -m pytest -q --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 figures: setup
 	$(BIN)/gcnn-edu figures
