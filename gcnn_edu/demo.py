@@ -37,14 +37,14 @@ TESTS = {"upright": "upright", "rotated90": "turned by 90k deg", "rotated": "tur
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="figures", help="folder for the figures and results (default: figures)")
-    parser.add_argument("--upright-epochs", type=int, default=2, help="epochs on upright digits (default: 2)")
+    parser.add_argument("--upright-epochs", type=int, default=4, help="epochs on upright digits (default: 4)")
     parser.add_argument("--rotated-epochs", type=int, default=4, help="epochs on rotated digits (default: 4)")
     parser.add_argument("--angle-step", type=float, default=30.0,
                         help="degrees between the angles of the accuracy curve (default: 30)")
     parser.add_argument("--curve-digits", type=int, default=500,
                         help="test digits turned to every angle of the curve (default: 500)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads (default: the idle cores, from the load average)")
     parser.add_argument("--no-animation", action="store_true", help="skip the feature-map animation")
@@ -76,11 +76,11 @@ def run(args) -> int:
     return 0
 
 
-def run_demo(out, device="cpu", upright_epochs=2, rotated_epochs=4, angle_step=30.0, curve_digits=500, seed=0,
+def run_demo(out, device="auto", upright_epochs=4, rotated_epochs=4, angle_step=30.0, curve_digits=500, seed=0,
              animation=True, train_digits=None, test_digits=None) -> dict:
     """The whole demo; returns the results that it prints and saves. ``train_digits`` and
     ``test_digits`` (default: all 4,000 and 1,000) make a quick check of the pipeline."""
-    out = Path(out)
+    out, device = Path(out), resolve_device(device)
     began = time.perf_counter()
     print(f"gcnn-edu demo: Z2CNN vs P4CNN on 5,000 real MNIST digits ({device}, "
           f"{torch.get_num_threads()} threads)")

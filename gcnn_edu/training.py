@@ -126,7 +126,8 @@ def train(model: nn.Module, train_set: Digits, test_set: Digits | None = None, e
           resume: bool = False, model_name: str | None = None, progress: bool = True) -> dict:
     """Train ``model`` with Adam on cross-entropy for ``epochs`` epochs in all.
 
-    The learning rate of epoch e is ``lr * lr_decay**e``. After each epoch the test accuracy
+    The learning rate of epoch e is ``lr * lr_decay**e``; torch's global generator is reseeded
+    from ``(seed, e)`` at the start of every epoch (it drives the dropout masks). After each epoch the test accuracy
     is measured (if ``test_set``) and, with ``checkpoint``, everything is saved atomically.
     With ``resume=True`` and an existing ``checkpoint``, training continues after its last
     epoch. Returns the history: ``{"epoch": [...], "loss": [...], "test_accuracy": [...],
