@@ -46,18 +46,36 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads (default: the idle cores, from the load average)")
+                        help="CPU threads (default: the cores that are idle when the demo starts)")
     parser.add_argument("--no-animation", action="store_true", help="skip the feature-map animation")
 
 
 def idle_threads() -> int:
-    """The cores not already busy (1 load-average unit = 1 busy core), at least 1.
+    """The cores that other programs are not using right now, at least 1.
 
     On a shared machine, more OpenMP threads than idle cores make every thread wait for the
-    slowest, and training slows down many times over rather than speeding up."""
+    slowest at each barrier, and training slows down several times over instead of speeding up.
+    """
     cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores, round(cores - busy)))
+    return max(1, min(cores, round(cores - busy_cores(cores))))
+
+
+def busy_cores(cores: int, interval: float = 0.25) -> float:
+    """How many cores are busy: measured over ``interval`` seconds from /proc/stat on Linux,
+    else the 1-minute load average (which lags: it still counts programs that just ended)."""
+    def busy_and_total():
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle and iowait
+        return sum(ticks) - idle, sum(ticks)
+
+    try:
+        busy_before, total_before = busy_and_total()
+        time.sleep(interval)
+        busy_after, total_after = busy_and_total()
+        return cores * (busy_after - busy_before) / max(total_after - total_before, 1)
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 
 
 def run(args) -> int:
