@@ -18,6 +18,7 @@ models while the digit turns) and ``demo_results.json`` (every number of the tab
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -51,16 +52,17 @@ def add_arguments(parser) -> None:
 
 
 def idle_threads() -> int:
-    """The cores that other programs are not using right now, at least 1.
+    """All cores but those that other programs keep fully busy right now, at least 1.
 
     On a shared machine, more OpenMP threads than idle cores make every thread wait for the
     slowest at each barrier, and training slows down several times over instead of speeding up.
+    A core that is only partly busy (a short burst of another program) still counts as free.
     """
     cores = os.cpu_count() or 1
-    return max(1, min(cores, round(cores - busy_cores(cores))))
+    return max(1, cores - math.floor(busy_cores(cores)))
 
 
-def busy_cores(cores: int, interval: float = 0.25) -> float:
+def busy_cores(cores: int, interval: float = 0.5) -> float:
     """How many cores are busy: measured over ``interval`` seconds from /proc/stat on Linux,
     else the 1-minute load average (which lags: it still counts programs that just ended)."""
     def busy_and_total():

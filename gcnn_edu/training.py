@@ -121,7 +121,7 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def train(model: nn.Module, train_set: Digits, test_set: Digits | None = None, epochs: int = 5,
-          batch_size: int = 64, lr: float = 3e-3, lr_decay: float = 0.7, weight_decay: float = 0.0,
+          batch_size: int = 64, lr: float = 3e-3, lr_decay: float = 0.8, weight_decay: float = 0.0,
           seed: int = 0, device: str | torch.device = "auto", checkpoint: str | Path | None = None,
           resume: bool = False, model_name: str | None = None, progress: bool = True) -> dict:
     """Train ``model`` with Adam on cross-entropy for ``epochs`` epochs in all.
