@@ -1,7 +1,6 @@
 """Training: reproducible, resumable to the same weights, atomic checkpoints, clear errors."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,7 @@ import torch
 
 from gcnn_edu import cli, training
 from gcnn_edu.data import digit_sets
-from gcnn_edu.demo import busy_cores, format_table, idle_threads, run_demo
+from gcnn_edu.demo import format_table, run_demo
 from gcnn_edu.models import P4CNN, Z2CNN
 from gcnn_edu.training import (
     accuracy_vs_angle,
@@ -165,9 +164,3 @@ def test_the_demo_pipeline_on_a_few_digits(tmp_path):
     assert Path(tmp_path / "accuracy_vs_angle.png").exists() and (tmp_path / "demo_results.json").exists()
     table = format_table(summary["results"])
     assert "P4CNN" in table and "24,680" in table and "turned by any angle" in table
-
-
-def test_the_demo_uses_the_idle_cores():
-    cores = os.cpu_count() or 1
-    assert 0 <= busy_cores(cores, interval=0.05) <= cores + 1e-9
-    assert 1 <= idle_threads() <= cores
