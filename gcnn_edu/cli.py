@@ -2,7 +2,7 @@
 
     gcnn-edu groups     Cayley tables of C4 and D4 and an equivariance report of the layers
     gcnn-edu figures    render every figure and animation into figures/    (gcnn_edu.figures)
-    gcnn-edu train      train one model on rotated digits                  (gcnn_edu.training)
+    gcnn-edu train      train models on upright or rotated digits          (gcnn_edu.training)
     gcnn-edu demo       CNN vs G-CNN on upright and rotated digits         (gcnn_edu.demo)
 """
 
@@ -15,7 +15,7 @@ import sys
 SUBCOMMANDS = {
     "groups": ("gcnn_edu.report", "Cayley tables of C4 and D4 and an equivariance report of the layers"),
     "figures": ("gcnn_edu.figures", "render every figure and animation into figures/"),
-    "train": ("gcnn_edu.training", "train one model on rotated MNIST digits"),
+    "train": ("gcnn_edu.training", "train one or more models on digits (upright, rotated, or MNIST-rot .amat)"),
     "demo": ("gcnn_edu.demo", "train a CNN and a G-CNN, test them on rotated digits (about 5 minutes)"),
 }
 
