@@ -164,3 +164,18 @@ def test_the_demo_pipeline_on_a_few_digits(tmp_path):
     assert Path(tmp_path / "accuracy_vs_angle.png").exists() and (tmp_path / "demo_results.json").exists()
     table = format_table(summary["results"])
     assert "P4CNN" in table and "24,680" in table and "turned by any angle" in table
+
+
+def test_draw_accuracy_vs_angle_draws_each_curve_as_given():
+    from matplotlib.figure import Figure
+
+    from gcnn_edu.training import draw_accuracy_vs_angle
+
+    curves = {"Z2CNN, trained upright": {0.0: 0.9, 90.0: 0.2}, "P4CNN, trained rotated": {90.0: 0.8, 0.0: 0.8}}
+    ax = draw_accuracy_vs_angle(curves, Figure().subplots(), title="t")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["Z2CNN, trained upright"].get_xdata()) == [0.0, 90.0]
+    assert list(lines["Z2CNN, trained upright"].get_ydata()) == [90.0, 20.0]
+    assert lines["Z2CNN, trained upright"].get_linestyle() == "--"
+    assert lines["P4CNN, trained rotated"].get_linestyle() == "-"
+    assert ax.get_title() == "t"
