@@ -54,12 +54,11 @@ def transform_filter(weight: torch.Tensor, index: torch.Tensor, group_order: int
     return bank.view(c_out * group_order, c_in * in_order, k, k)
 
 
-def correlate(x, bank, bias, group_order: int, stride: int, padding: int, dilation: int):
+def correlate(x, bank, bank_bias, group_order: int, stride: int, padding: int, dilation: int):
     """One conv2d with a filter bank: fold the input's group axis into its channels
-    (c |H_in| + h), unfold the output's (c |G| + g). The bias is shared over the group."""
-    if bias is not None:
-        bias = bias.repeat_interleave(group_order)
-    out = F.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bias, stride, padding, dilation)
+    (c |H_in| + h), unfold the output's (c |G| + g). ``bank_bias`` has one entry per bank
+    channel (C_out |G|): a bias per output channel repeated over the group, or None."""
+    out = F.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bank_bias, stride, padding, dilation)
     return out.view(out.shape[0], -1, group_order, out.shape[-2], out.shape[-1])
 
 
@@ -80,4 +79,5 @@ def _correlate_with_index(x, weight, group, stride, padding, dilation, bias):
     order = point_group(group).order
     index = channel_index(group, in_order, c_in, k).to(weight.device)
     bank = transform_filter(weight, index, order)
-    return correlate(x, bank, bias, order, stride, padding, dilation)
+    bank_bias = None if bias is None else bias.repeat_interleave(order)
+    return correlate(x, bank, bank_bias, order, stride, padding, dilation)

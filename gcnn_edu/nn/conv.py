@@ -105,9 +105,8 @@ class _GroupCorrelation(nn.Module):
         if self.impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
             return correlation(x, self.weight, self.group, bias=self.bias, **options)
-        bank, bias = self.transformed_weight()
-        out = torch.nn.functional.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bias, **options)
-        return out.view(out.shape[0], self.out_channels, self.group_order, out.shape[-2], out.shape[-1])
+        bank, bank_bias = self.transformed_weight()
+        return fast.correlate(x, bank, bank_bias, self.group_order, self.stride, self.padding, self.dilation)
 
     @torch.no_grad()
     def export(self) -> nn.Conv2d:
@@ -116,10 +115,10 @@ class _GroupCorrelation(nn.Module):
         conv = nn.Conv2d(self.in_channels * self.in_order, self.out_channels * self.group_order,
                          self.kernel_size, self.stride, self.padding, self.dilation,
                          bias=self.bias is not None, device=self.weight.device, dtype=self.weight.dtype)
-        bank = fast.transform_filter(self.weight, self.filter_index, self.group_order)
+        bank, bank_bias = self.transformed_weight()
         conv.weight.copy_(bank)
-        if self.bias is not None:
-            conv.bias.copy_(self.bias.repeat_interleave(self.group_order))
+        if bank_bias is not None:
+            conv.bias.copy_(bank_bias)
         return conv
 
     def extra_repr(self) -> str:
