@@ -76,10 +76,10 @@ class _GroupCorrelation(nn.Module):
                    None if bias is None else (bias._version, bias.data_ptr()), torch.is_inference_mode_enabled())
             if key == self._cache_key:
                 return self._cache
-        bank = fast.transform_filter(self.weight, self.filter_index, self.group_order)
-        bias = None if self.bias is None else self.bias.repeat_interleave(self.group_order)
-        self._cache_key, self._cache = (key, (bank, bias)) if cacheable else (None, None)
-        return bank, bias
+        bank = fast.transform_filter(weight, self.filter_index, self.group_order)
+        bank_bias = None if bias is None else bias.repeat_interleave(self.group_order)
+        self._cache_key, self._cache = (key, (bank, bank_bias)) if cacheable else (None, None)
+        return bank, bank_bias
 
     def train(self, mode: bool = True):
         self._cache_key, self._cache = None, None
