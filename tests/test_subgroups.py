@@ -199,3 +199,38 @@ def test_bad_input_is_named(call, error, words):
 
 def test_resolved_groups_round_trip():
     assert Restrict("D4", "C4").group is resolve_group("p4m")
+
+
+# --- check_equivariance: the group comes from the caller or the layers, not from a shape ---------
+
+
+@pytest.mark.parametrize("group", ["pmm", "cmm", "p4"])
+def test_check_equivariance_reads_an_order_4_group_from_the_layer_not_the_shape(group):
+    layer = GroupConv2d(2, 2, 3, group=group, padding=1, dtype=torch.float64)
+    x = torch.randn(1, 2, 4, 6, 6, dtype=torch.float64)
+    errors = check_equivariance(layer, x)
+    assert list(errors) == [g.label for g in resolve_group(group).point_group]
+    assert max(errors.values()) < 1e-12
+
+
+def test_check_equivariance_without_group_layers():
+    pool = torch.nn.MaxPool2d(1)
+    with pytest.raises(ValueError, match="pass group=, e.g. group='p4'"):
+        check_equivariance(pool, torch.randn(1, 1, 4, 4))
+    x = torch.randn(1, 1, 2, 4, 4)  # order 2: five groups, the shape cannot say which
+    with pytest.raises(ValueError, match=r"size 2 does not tell the group: pass group=, one of \['p2'"):
+        check_equivariance(torch.nn.Identity(), x)
+    assert list(check_equivariance(torch.nn.Identity(), x, group="cm_anti")) == ["e", "mr^3"]
+    assert len(check_equivariance(torch.nn.Identity(), torch.randn(1, 1, 8, 3, 3))) == 8  # legacy: p4m
+
+
+def test_check_equivariance_with_explicit_input_and_output_groups():
+    x = torch.randn(1, 2, 8, 5, 5, dtype=torch.float64)
+    pool = lambda f: coset_pool(f, "p4m", "cmm")  # noqa: E731 -- a bare function has no layers to read
+    errors = check_equivariance(pool, x, group="cmm", input_group="p4m", output_group="cmm")
+    assert list(errors) == ["e", "r^2", "mr", "mr^3"] and max(errors.values()) == 0
+    right = check_equivariance(lambda f: f[:, :, [0, 2, 5, 7]], x, group="cmm", input_group="p4m",
+                               output_group="cmm")  # f on cmm's own elements: the coset c = e of restrict
+    wrong = check_equivariance(lambda f: f[:, :, [4, 6, 1, 3]], x, group="cmm", input_group="p4m",
+                               output_group="cmm")  # f(m h): m on the left does not commute with mr
+    assert max(right.values()) == 0 and wrong["e"] == 0 and wrong["r^2"] == 0 and wrong["mr"] > 0.1
