@@ -210,6 +210,26 @@ def test_equivariance_stride_two_with_symmetric_grid(group, size, kernel, paddin
     assert max(check_equivariance(net, x).values()) < 1e-12
 
 
+@pytest.mark.parametrize("kernel", [2, 4])
+@pytest.mark.parametrize("group", ["p4m", "pm_u", "pm_v", "cm_main", "cmm"])
+def test_even_kernels_on_mirror_groups_fast_equals_didactic_and_are_exact(group, kernel):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        LiftingConv2d(2, 3, kernel, group=group, padding=kernel // 2, dtype=torch.float64),
+        GroupConv2d(3, 2, kernel, group=group, dtype=torch.float64),
+    )
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64, requires_grad=True)
+    results = []
+    for impl in ("fast", "didactic"):
+        for layer in net:
+            layer.impl = impl
+        out = net(x)
+        results.append((out, *torch.autograd.grad(out.square().sum(), [x, net[0].weight, net[1].weight])))
+    for fast_value, didactic_value in zip(*results, strict=True):
+        torch.testing.assert_close(fast_value, didactic_value, rtol=0, atol=1e-10)
+    assert max(check_equivariance(net, x.detach()).values()) < 1e-12
+
+
 def test_check_equivariance_catches_a_planar_convolution():
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(1, 1, 3, padding=1, dtype=torch.float64)
@@ -356,7 +376,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on 
 
 @cuda
 @pytest.mark.cuda
-@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, GROUP_NAMES)))
 def test_cuda_matches_cpu_and_didactic(cls, group):
     torch.manual_seed(0)
     layer = cls(3, 4, 3, group=group, padding=1, dtype=torch.float64)
