@@ -234,3 +234,21 @@ def test_check_equivariance_with_explicit_input_and_output_groups():
     wrong = check_equivariance(lambda f: f[:, :, [4, 6, 1, 3]], x, group="cmm", input_group="p4m",
                                output_group="cmm")  # f(m h): m on the left does not commute with mr
     assert max(right.values()) == 0 and wrong["e"] == 0 and wrong["r^2"] == 0 and wrong["mr"] > 0.1
+
+
+def test_docstring_examples_run():
+    """The Example sections of the group, function, layer and restriction docstrings are exact."""
+    import doctest
+
+    import gcnn_edu.functions
+    import gcnn_edu.groups
+    import gcnn_edu.nn.conv
+    import gcnn_edu.nn.pooling
+    import gcnn_edu.nn.restriction
+
+    names = dict(torch=torch, nn=torch.nn, LiftingConv2d=LiftingConv2d, GroupConv2d=GroupConv2d, Restrict=Restrict,
+                 CosetPool=CosetPool, m=m, r=r)
+    for module in (gcnn_edu.groups, gcnn_edu.functions, gcnn_edu.nn.conv, gcnn_edu.nn.pooling,
+                   gcnn_edu.nn.restriction):
+        result = doctest.testmod(module, extraglobs=names)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
