@@ -7,6 +7,10 @@ A(h) into g^-1 B(g h), the target patch seen in the moving patch's own frame. Fo
 equivariant map B = L_g A, so g^-1 B(g h) = A(h) and nothing blends: the patches only
 move. A planar CNN has no such law, and its feature map changes shape as it turns.
 
+A move takes about 0.9 s (18 frames at 20 frames per second) and every key frame rests
+1.5 s, long enough to read; while the patches move, the edges are drawn above them, half
+transparent, so the arrows they follow stay in sight.
+
     animate_action(f, r)                         (a), (b): L_r or L_m on a function on p4 / p4m
     animate_equivariance(image, gcnn, cnn, path) (c): a G-CNN and a CNN on a rotating digit
 """
@@ -55,6 +59,7 @@ def _schedule(steps: int, frames_per_step: int, hold: int) -> list[tuple[int, fl
 def _move_group_patches(plot: GroupFunctionPlot, g: PointGroupElement, a: torch.Tensor, b: torch.Tensor,
                         t: float) -> None:
     """The patch that starts at node h (showing a(h)) a fraction t of the way to node g h (showing b(g h))."""
+    plot.edges_in_flight(0 < t < 1)
     for h in plot.group:
         patch, target = plot.patches[h.index], (g * h).index
         if t <= 0:
@@ -121,39 +126,46 @@ class ActionAnimation(_Animation):
     """L_g applied ``steps`` times to a function f on p4 / p4m, drawn on the Cayley graph."""
 
     def __init__(self, f: torch.Tensor, g: PointGroupElement, steps: int, frames_per_step: int, hold: int,
-                 fps: int, cmap, figsize, fontsize: float):
+                 fps: int, cmap, figsize, fontsize: float, tags: bool = False):
         group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
         group.check_member(g)
-        self.g, self.fps = g, fps
+        self.g, self.fps, self.steps, self.tagged = g, fps, steps, tags
         self.keys = [f]
         for _ in range(steps):
             self.keys.append(act_on_group(g, self.keys[-1]))
         self.frames = _schedule(steps, frames_per_step, hold)
         self.figure, ax = plt.subplots(figsize=figsize)
         self.plot = plot_group_function(f, ax=ax, cmap=cmap, fontsize=fontsize, legend=group.has_mirrors,
-                                        vmin=float(f.min()), vmax=float(f.max()))
+                                        vmin=float(f.min()), vmax=float(f.max()), tags=tags or None)
         self.title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize + 3)
         self.figure.subplots_adjust(0.01, 0.01, 0.99, 0.9)
         self.draw_frame(0)
 
     def _draw(self, step: int, t: float) -> None:
         _move_group_patches(self.plot, self.g, self.keys[step], self.keys[step + 1], t)
+        if self.tagged:  # the patch that started at h carries the name of the node its content came from
+            for h, patch in zip(self.plot.group, self.plot.patches, strict=True):
+                patch.set_tag((self.g ** -step * h).label)
         operator = f"L_{{{self.g.label}}}"
         if 0 < t < 1:  # on the way from one key frame to the next
             self.title.set_text(f"${_power(operator, step)}f \\;\\to\\; {_power(operator, step + 1)}f$")
         else:
-            self.title.set_text(f"${_power(operator, step + (t >= 1))}f$")
+            applied = step + (t >= 1)
+            closed = applied == self.steps and self.g**applied == self.g**0  # back where it started
+            self.title.set_text(f"${_power(operator, applied)}f{' = f' if closed else ''}$")
 
 
 def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, channel: int | None = None,
-                   steps: int | None = None, frames_per_step: int = 12, hold: int = 14, fps: int = 20,
-                   path=None, cmap=CMAP, figsize=None, fontsize: float = 13, dpi: float | None = None
-                   ) -> ActionAnimation:
+                   steps: int | None = None, frames_per_step: int = 18, hold: int = 30, fps: int = 20,
+                   path=None, cmap=CMAP, figsize=None, fontsize: float = 13, dpi: float | None = None,
+                   tags: bool = False) -> ActionAnimation:
     """Animate L_g on a function on p4 or p4m: every patch slides along its g-edge while it turns/flips.
 
     ``f`` is (|H|, H, W) or (N, C, |H|, H, W) with ``batch``/``channel`` (see ``plot_group_function``).
     ``steps`` applications of g (default: the order of g, 4 for r and 2 for m, so the loop closes).
-    The first frame is the plot of f, the last the plot of L_g^steps f. With ``path`` (.gif, or
+    The first frame is the plot of f, the last the plot of L_g^steps f, titled "L_g^n f = f"
+    when the loop closes. ``tags=True`` tags every patch with the element its content started
+    at (a second cue besides colour, see ``plot_group_function``). With ``path`` (.gif, or
     .mp4 where ffmpeg exists) the animation is also saved there. Returns the ActionAnimation,
     whose ``.animation`` is a matplotlib FuncAnimation and ``.figure`` the figure.
     """
@@ -164,8 +176,8 @@ def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, cha
         steps = next(n for n in range(1, 5) if g**n == g**0)
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    figsize = figsize or ((3.8, 4.0) if f.shape[0] == 4 else (5.0, 5.2))
-    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize)
+    figsize = figsize or ((3.8, 4.0) if f.shape[0] == 4 else (5.4, 5.4))
+    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize, tags)
     if path is not None:
         movie.save(path, dpi=dpi)
     return movie
