@@ -6,6 +6,9 @@
 """
 
 from .animation import animate_action, animate_equivariance, save_animation
+from .bank import FilterBankPlot, filter_bank, plot_filter_bank
+from .gather import GatherPlot, plot_gather
+from .lifting import LiftingAnimation, animate_lifting, lifting_animation
 from .cayley import GENERATOR_COLORS, cayley_graph, cayley_layout
 from .plot import (
     GroupFunctionPlot,

@@ -19,7 +19,8 @@ from itertools import combinations
 import numpy as np
 from matplotlib.colors import to_rgb
 
-__all__ = ["VISIONS", "simulate_cvd", "to_lab", "palette_distances", "closest_pair"]
+__all__ = ["VISIONS", "ELEMENT_COLORS", "LIGHT_BACKGROUND", "simulate_cvd", "to_lab", "palette_distances",
+           "closest_pair"]
 
 # Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color
 # vision deficiency", IEEE TVCG 15(6); severity 1.0 (dichromacy), acting on linear sRGB.
@@ -93,3 +94,10 @@ def closest_pair(colours, visions=VISIONS) -> tuple[float, int, int, str]:
     """The closest pair of ``colours`` over all ``visions``: (Delta E, i, j, vision)."""
     return min((distance, i, j, vision) for vision in visions
                for (i, j), distance in palette_distances(colours, vision).items())
+
+
+# One colour per element of D4 in index order (e, r, r^2, r^3, m, mr, mr^2, mr^3): every pair,
+# and each against the light background LIGHT_BACKGROUND, at least 20 Delta E*ab apart in all
+# four visions above, and far from the red and blue of the Cayley graph's edges.
+ELEMENT_COLORS = ("#e1be6a", "#fe6100", "#88ccee", "#785ef0", "#882255", "#666633", "#332288", "#000000")
+LIGHT_BACKGROUND = "#f2f2f2"
