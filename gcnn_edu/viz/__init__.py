@@ -7,8 +7,10 @@
 
 from .animation import animate_action, animate_equivariance, save_animation
 from .bank import FilterBankPlot, filter_bank, plot_filter_bank
+from .errors import EquivarianceErrorPlot, angle_errors, equivariance_errors, plot_equivariance_errors
 from .gather import GatherPlot, plot_gather
 from .lifting import LiftingAnimation, animate_lifting, lifting_animation
+from .pooling import CosetPoolingPlot, GroupPoolingPlot, channel_pairs, left_cosets, plot_coset_pooling, plot_group_pooling
 from .cayley import GENERATOR_COLORS, cayley_graph, cayley_layout
 from .plot import (
     GroupFunctionPlot,
