@@ -10,6 +10,7 @@ from .bank import FilterBankPlot, filter_bank, plot_filter_bank
 from .errors import EquivarianceErrorPlot, angle_errors, equivariance_errors, plot_equivariance_errors
 from .gather import GatherPlot, plot_gather
 from .lifting import LiftingAnimation, animate_lifting, lifting_animation
+from .accuracy import draw_accuracy_vs_angle, plot_accuracy_vs_angle
 from .pooling import CosetPoolingPlot, GroupPoolingPlot, channel_pairs, left_cosets, plot_coset_pooling, plot_group_pooling
 from .cayley import GENERATOR_COLORS, cayley_graph, cayley_layout
 from .plot import (
