@@ -62,7 +62,7 @@ def draw_accuracy_vs_angle(curves: dict, ax, title: str | None = None, fontsize:
         right_edge = max(right_edge, angles[-1])
     ends.sort(key=lambda item: -item[1])
     ends[0][1] = min(ends[0][1], 97.0)
-    for upper, lower in zip(ends, ends[1:]):  # keep the end labels apart, top down
+    for upper, lower in zip(ends, ends[1:], strict=False):  # keep the end labels apart, top down
         lower[1] = min(lower[1], upper[1] - 5.5)
     for label, y, colour in ends:
         ax.text(right_edge + 6, y, label, ha="left", va="center", fontsize=fontsize - 1, color=colour)

@@ -88,7 +88,7 @@ def plot_filter_bank(weight, group: str | PointGroup | PlaneGroup = "p4", *, out
     """
     bank = filter_bank(weight, group, out_channel=out_channel, in_channel=in_channel)
     G = point_group(group)
-    in_order, k = bank.shape[1], bank.shape[-1]
+    in_order = bank.shape[1]
     low = float(bank.min()) if vmin is None else vmin
     high = float(bank.max()) if vmax is None else vmax
     norm = Normalize(low, high if high > low else low + 1)

@@ -129,7 +129,7 @@ def plot_equivariance_errors(cnn, gcnn, digits: torch.Tensor, group: str | Point
                                        color=colours[name], linewidth=1.6)
         ends.append([name, float(np.median([v for v in curve.values() if v > 0]))])
     ends.sort(key=lambda item: item[1])
-    for lower, upper in zip(ends, ends[1:]):  # keep the end labels a factor 30 apart on the log axis
+    for lower, upper in zip(ends, ends[1:], strict=False):  # keep the end labels a factor 30 apart on the log axis
         upper[1] = max(upper[1], lower[1] * 30)
     for name, y in ends:  # each curve named at its end, no legend
         right.text(364, y, name.replace(" (", "\n("), ha="left", va="center", fontsize=fontsize - 1,
@@ -146,6 +146,6 @@ def plot_equivariance_errors(cnn, gcnn, digits: torch.Tensor, group: str | Point
     right.set_ylabel("max |net(rotated $x$) $-$ net($x$)| / max |net($x$)|", fontsize=fontsize)
     right.set_title("between quarter turns: only approximately invariant (float64)", fontsize=fontsize + 1)
     right.grid(axis="y", alpha=0.3)
-    figure.suptitle(f"equivariance measured on {len(digits)} MNIST digits, rotations of {G.name}: exact up to rounding for "
-                    "the G-CNN at every element, far from it for the planar CNN", fontsize=fontsize + 1)
+    figure.suptitle(f"equivariance measured on {len(digits)} MNIST digits, rotations of {G.name}: exact up to "
+                    "rounding for the G-CNN at every element, far from it for the planar CNN", fontsize=fontsize + 1)
     return plot

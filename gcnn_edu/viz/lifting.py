@@ -141,7 +141,7 @@ class LiftingAnimation(_Animation):
 
 @torch.no_grad()
 def lifting_animation(digit, psi, group: str | PointGroup | PlaneGroup = "p4", *, padding: int = 0,
-                      rows_per_frame: int = 4, hold: int = 30, frames_per_turn: int = 18, fps: int = 20,
+                      rows_per_frame: int = 3, hold: int = 30, frames_per_turn: int = 18, fps: int = 20,
                       cmap=CMAP, fontsize: float = 12) -> LiftingAnimation:
     """The animation of ``animate_lifting``, not yet saved (see there for the arguments)."""
     digit = _check_square(digit, "digit")
@@ -159,7 +159,7 @@ def lifting_animation(digit, psi, group: str | PointGroup | PlaneGroup = "p4", *
 
 
 def animate_lifting(digit, psi, group: str | PointGroup | PlaneGroup = "p4", *, padding: int = 0, path=None,
-                    rows_per_frame: int = 4, hold: int = 30, frames_per_turn: int = 18, fps: int = 20, cmap=CMAP,
+                    rows_per_frame: int = 3, hold: int = 30, frames_per_turn: int = 18, fps: int = 20, cmap=CMAP,
                     fontsize: float = 12, dpi: float | None = None) -> LiftingAnimation:
     """Animate the lifting correlation of a digit (H, W), H == W, with a planar filter ψ (k, k).
 

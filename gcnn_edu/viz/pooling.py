@@ -26,9 +26,16 @@ from ..functions import act_on_group, act_on_plane
 from ..groups import D4, PlaneGroup, PointGroup, PointGroupElement, m, point_group, r
 from ..nn.pooling import coset_pool, group_pool
 from .cayley import EDGE_RULE
-from .plot import CMAP, GroupFunctionPlot, PlanarFunctionPlot, draw_cayley_graph, group_function, \
-    plot_group_function, plot_planar_function
 from .palette import ELEMENT_COLORS
+from .plot import (
+    CMAP,
+    GroupFunctionPlot,
+    PlanarFunctionPlot,
+    draw_cayley_graph,
+    group_function,
+    plot_group_function,
+    plot_planar_function,
+)
 
 __all__ = ["GroupPoolingPlot", "CosetPoolingPlot", "plot_group_pooling", "plot_coset_pooling", "left_cosets",
            "channel_pairs"]
