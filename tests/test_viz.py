@@ -432,14 +432,14 @@ def test_lifting_animation_fills_plane_g_with_the_digit_correlated_with_Lg_psi()
         np.testing.assert_allclose(patch, act_on_group(r, expected)[h].numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("group, lifting", [("p4", False), ("p4m", False), ("p4", True)])
-def test_gather_picture_shows_the_fast_paths_index_and_scatter_add(group, lifting):
+@pytest.mark.parametrize("group, lifting, in_channels", [("p4", False, 2), ("p4m", False, 1), ("p4", True, 2)])
+def test_gather_picture_shows_the_fast_paths_index_and_scatter_add(group, lifting, in_channels):
     from gcnn_edu import fast
     from gcnn_edu.groups import point_group
     from gcnn_edu.viz import plot_gather
 
     G = point_group(group)
-    plot = plot_gather(group, out_channels=2, in_channels=2, kernel_size=3, lifting=lifting)
+    plot = plot_gather(group, out_channels=2, in_channels=in_channels, kernel_size=3, lifting=lifting)
     c_out, c_in, in_order, k, _ = plot.weight_shape
     row = in_order * k * k
     np.testing.assert_array_equal(plot.weight_numbers(), np.arange(row).reshape(1, 1, in_order, k, k).repeat(

@@ -196,7 +196,7 @@ class EquivarianceAnimation(_Animation):
         self.differences = [(map_k - act_on_plane(r**k, planar[0])).abs() for k, map_k in enumerate(planar)]
         self.frames = _schedule(steps, frames_per_step, hold)
         self.figure = plt.figure(figsize=(12.6, 4.3))
-        grid = self.figure.add_gridspec(1, 5, width_ratios=(0.9, 0.9, 1.45, 0.9, 0.06), left=0.005, right=0.965,
+        grid = self.figure.add_gridspec(1, 5, width_ratios=(0.9, 0.9, 1.45, 0.9, 0.06), left=0.005, right=0.94,
                                         bottom=0.14, top=0.84, wspace=0.08)
         axes = [self.figure.add_subplot(grid[0, i]) for i in range(4)]
         stacked = torch.stack
@@ -210,12 +210,12 @@ class EquivarianceAnimation(_Animation):
         self.gcnn_plot = plot_group_function(on_group[0], ax=axes[2], cmap=cmap, fontsize=fontsize,
                                              vmin=float(stacked(on_group).min()) if low is None else low,
                                              vmax=float(stacked(on_group).max()) if high is None else high)
-        size = float(stacked(planar).abs().max())
+        largest = max(max(float(d.max()) for d in self.differences), 1e-12)
         self.difference_plot = plot_planar_function(self.differences[0], ax=axes[3], cmap="magma", size=1.45,
-                                                    vmin=0.0, vmax=size)
+                                                    vmin=0.0, vmax=largest)
         bar = self.figure.colorbar(self.difference_plot.image, cax=self.figure.add_subplot(grid[0, 4]))
         bar.ax.tick_params(labelsize=fontsize - 3)
-        bar.set_label("0 … largest |CNN(x)|", fontsize=fontsize - 3)
+        bar.set_label("|difference|", fontsize=fontsize - 3)
         if shared_filter:  # the CNN's map is the G-CNN's patch at e: frame both alike
             from matplotlib.patches import Rectangle
 
@@ -232,8 +232,8 @@ class EquivarianceAnimation(_Animation):
             cnn_caption = "same filter: = G-CNN's patch at $e$\n" + cnn_caption.split("\n")[0]
         captions = ("turned by $r$ (90°) each step", cnn_caption,
                     _law("G-CNN($rx$)", "$L_r\\,$G-CNN($x$)", gcnn_error, stacked(on_group)),
-                    f"largest {max(float(d.max()) for d in self.differences):.2g}, "
-                    f"G-CNN's: {gcnn_error:.0g}")
+                    f"largest {largest:.2g} (largest |CNN($x$)|: {float(stacked(planar).abs().max()):.2g});\n"
+                    f"the same for the G-CNN: {gcnn_error:.0g}")
         texts = []
         for ax, title, caption in zip(axes, titles, captions, strict=True):
             box = ax.get_position()
@@ -299,7 +299,7 @@ def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0,
     drawn. Between two key frames, the G-CNN's patches slide along the red arrows and turn,
     and blend into the next key frame's patches, as the CNN's map turns and blends into its
     next one. The G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
-    A fourth panel shows |cnn(r^k x) - r^k cnn(x)| on a colour bar from 0 to the largest |cnn(x)|.
+    A fourth panel shows |cnn(r^k x) - r^k cnn(x)| on a colour bar from 0 to its largest value.
     With ``shared_filter=True`` (the cnn's filter is the gcnn's filter at e, so its map is the
     gcnn's patch at e) the CNN's map and the patch at e are framed alike, and share one colour scale.
     Both models run under ``torch.no_grad()`` in eval mode (their mode is restored afterwards).

@@ -88,8 +88,8 @@ def plot_equivariance_errors(cnn, gcnn, digits: torch.Tensor, group: str | Point
     models = dict(zip(names, (cnn, gcnn), strict=True))
     errors = equivariance_errors(models, digits, G)
     by_angle = {name: angle_errors(model, digits, angles) for name, model in models.items()}
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12.5, 4.8), gridspec_kw={"width_ratios": (1.0, 1.35)})
-    figure.subplots_adjust(left=0.07, right=0.98, top=0.83, bottom=0.14, wspace=0.22)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12.5, 5.4), gridspec_kw={"width_ratios": (1.0, 1.35)})
+    figure.subplots_adjust(left=0.07, right=0.98, top=0.83, bottom=0.25, wspace=0.22)
     plot = EquivarianceErrorPlot(figure, errors, by_angle)
     colours = {names[0]: ELEMENT_COLORS[1], names[1]: ELEMENT_COLORS[6]}
     series = [(name, dtype) for name in names for dtype in DTYPES]
@@ -113,7 +113,7 @@ def plot_equivariance_errors(cnn, gcnn, digits: torch.Tensor, group: str | Point
     left.set_xlabel("group element $g$", fontsize=fontsize)
     left.set_ylabel("max |net($L_g x$) $-$ net($x$)|  (logits)", fontsize=fontsize)
     left.set_title("check_equivariance, per element", fontsize=fontsize + 1)
-    left.legend(fontsize=fontsize - 2, loc="center left", bbox_to_anchor=(0.0, 0.42), frameon=True, framealpha=0.9)
+    left.legend(fontsize=fontsize - 2, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncols=2, frameon=False)
     left.grid(axis="y", alpha=0.3)
     with torch.no_grad():
         sizes = {name: float(model.eval()(digits).abs().max()) for name, model in models.items()}
@@ -129,8 +129,8 @@ def plot_equivariance_errors(cnn, gcnn, digits: torch.Tensor, group: str | Point
                                        color=colours[name], linewidth=1.6)
         ends.append([name, float(np.median([v for v in curve.values() if v > 0]))])
     ends.sort(key=lambda item: item[1])
-    for lower, upper in zip(ends, ends[1:], strict=False):  # keep the end labels a factor 30 apart on the log axis
-        upper[1] = max(upper[1], lower[1] * 30)
+    for lower, upper in zip(ends, ends[1:], strict=False):  # keep the end labels a factor 1000 apart on the log axis
+        upper[1] = max(upper[1], lower[1] * 1e3)
     for name, y in ends:  # each curve named at its end, no legend
         right.text(364, y, name.replace(" (", "\n("), ha="left", va="center", fontsize=fontsize - 1,
                    color=colours[name], linespacing=1.1)
