@@ -39,8 +39,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="figures", help="folder for the figures and results (default: figures)")
     parser.add_argument("--upright-epochs", type=int, default=4, help="epochs on upright digits (default: 4)")
     parser.add_argument("--rotated-epochs", type=int, default=4, help="epochs on rotated digits (default: 4)")
-    parser.add_argument("--angle-step", type=float, default=30.0,
-                        help="degrees between the angles of the accuracy curve (default: 30)")
+    parser.add_argument("--angle-step", type=float, default=10.0,
+                        help="degrees between the angles of the accuracy curve (default: 10)")
     parser.add_argument("--curve-digits", type=int, default=500,
                         help="test digits turned to every angle of the curve (default: 500)")
     parser.add_argument("--seed", type=int, default=0)
@@ -69,7 +69,7 @@ def run(args) -> int:
     return 0
 
 
-def run_demo(out, device="auto", upright_epochs=4, rotated_epochs=4, angle_step=30.0, curve_digits=500, seed=0,
+def run_demo(out, device="auto", upright_epochs=4, rotated_epochs=4, angle_step=10.0, curve_digits=500, seed=0,
              animation=True, train_digits=None, test_digits=None) -> dict:
     """The whole demo; returns the results that it prints and saves. ``train_digits`` and
     ``test_digits`` (default: all 4,000 and 1,000) make a quick check of the pipeline."""

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from .data import DATASETS, Digits, digit_sets, load_amat, rotate
 from .models import MODELS, build_model, count_parameters
+from .viz.accuracy import draw_accuracy_vs_angle, plot_accuracy_vs_angle  # the plot lives in the viz
 
 __all__ = ["train", "evaluate", "accuracy_vs_angle", "resolve_device", "save_checkpoint", "load_checkpoint",
            "check_writable", "draw_accuracy_vs_angle", "plot_accuracy_vs_angle", "DEFAULT_ANGLES",
@@ -216,45 +217,6 @@ def accuracy_vs_angle(model: nn.Module, digits: Digits, angles=DEFAULT_ANGLES, b
         turned = Digits(rotate(digits.images, float(angle)), digits.labels, digits.name)
         curve[float(angle)] = evaluate(model, turned, batch_size, device)
     return curve
-
-
-# --------------------------------------------------------------------------------------------
-# The plot
-# --------------------------------------------------------------------------------------------
-
-def draw_accuracy_vs_angle(curves: dict[str, dict[float, float]], ax, title: str | None = None):
-    """One line per model on ``ax``: accuracy (%) against the rotation angle of the test digits.
-
-    Curves whose labels start with the same word (the model's name) share a colour; a curve
-    whose label mentions 'upright' (trained on upright digits) is dashed. Returns ``ax``.
-    """
-    names = list(dict.fromkeys(label.split(maxsplit=1)[0].strip(",") for label in curves))
-    for label, curve in curves.items():
-        angles = sorted(curve)
-        colour = f"C{names.index(label.split(maxsplit=1)[0].strip(','))}"
-        ax.plot(angles, [100 * curve[a] for a in angles], marker="o", markersize=3, color=colour,
-                linestyle="--" if "upright" in label else "-", label=label)
-    ax.set_xlabel("rotation of the test digits (degrees, counter-clockwise)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_xticks(range(0, 361, 45))
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_accuracy_vs_angle(curves: dict[str, dict[float, float]], path: str | Path,
-                           title: str = "Test accuracy of digits rotated by an angle") -> Path:
-    """:func:`draw_accuracy_vs_angle` on a figure of its own, legend below, saved to ``path``."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7.5, 5), layout="constrained")
-    draw_accuracy_vs_angle(curves, figure.subplots(), title)
-    figure.legend(loc="outside lower center", ncols=2, fontsize=8)
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    return path
 
 
 # --------------------------------------------------------------------------------------------
