@@ -139,8 +139,9 @@ def test_resume_from_a_checkpoint_whose_model_name_was_edited(tmp_path, capsys):
     path = tmp_path / "p4cnn" / "checkpoint.pt"
     _checkpoint_of("p4cnn", "z2cnn", path)  # says p4cnn, holds a Z2CNN's weights
     line = _fails(RESUME + ["--out", str(tmp_path)], capsys)
-    assert line.startswith(f"gcnn-edu train: error: {str(path)!r} says it holds a 'p4cnn' model, but its weights do "
-                           "not fit P4CNN (Error(s) in loading state_dict for P4CNN: size mismatch for features.0.weight")
+    assert line.startswith(f"gcnn-edu train: error: {str(path)!r} says it holds a 'p4cnn' model, but its weights "
+                           "do not fit P4CNN (Error(s) in loading state_dict for P4CNN: size mismatch for "
+                           "features.0.weight")
     assert line.endswith("the file was edited or damaged; delete it to start again")
 
 
