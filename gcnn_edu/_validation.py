@@ -28,7 +28,8 @@ def as_int(value, name: str) -> int:
         except TypeError:
             pass
     hint = f": use {int(value)}" if isinstance(value, (float, np.floating)) and float(value).is_integer() else ""
-    raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}{hint}")
+    shown = repr(value) if isinstance(value, str) else str(value)
+    raise TypeError(f"{name} must be an int, got {type(value).__name__} {shown}{hint}")
 
 
 def as_square(value, name: str) -> int:
