@@ -76,6 +76,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 
 def check_writable(folder: str | Path) -> Path:
     """Create ``folder`` if needed and make sure files can be written there, before any work."""
+    if not str(folder).strip():  # Path("") would silently be the current folder
+        raise GcnnEduError("the output folder is an empty string: name a folder with --out")
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -96,6 +96,12 @@ def test_an_unwritable_output_folder_is_one_line(command, tmp_path, capsys):
     assert blocker.read_text() == "" and not list(tmp_path.glob("*/figures"))
 
 
+@pytest.mark.parametrize("command", ["figures", "train", "demo"])
+def test_an_empty_output_folder_is_refused(command, capsys):
+    line = _fails([command, "--out", ""], capsys)
+    assert line == f"gcnn-edu {command}: error: the output folder is an empty string: name a folder with --out"
+
+
 def test_an_unknown_device_is_one_line(tmp_path, capsys):
     line = _fails(["train", "--device", "tpu", "--out", str(tmp_path)], capsys)
     assert line == "gcnn-edu train: error: unknown device 'tpu': expected 'auto', 'cpu' or 'cuda'"
