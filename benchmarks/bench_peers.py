@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import logging
 import os
 import statistics
 import sys
@@ -390,6 +391,7 @@ def run_device(device: torch.device, groupy, rounds: int, warmup: int, wall: boo
     report_construction(groupy, device, repeats=3)
     run_table(f"{device.type.upper()} float32, eager", device, groupy, batches, EAGER, rounds, warmup, clock)
     if cuda:
+        logging.getLogger("torch._dynamo").setLevel(logging.ERROR)  # e2cnn's graph breaks, one screen each
         for mode in ("default", "reduce-overhead"):
             run_table(f"CUDA float32, torch.compile(mode={mode!r}) for every contender", device, groupy, batches,
                       Variant(compile_mode=mode), rounds, warmup, clock)
