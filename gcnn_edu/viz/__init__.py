@@ -22,3 +22,4 @@ from .plot import (
 __all__ = ["cayley_graph", "cayley_layout", "GENERATOR_COLORS", "plot_group_function", "plot_planar_function",
            "draw_cayley_graph", "generator_legend", "group_function", "planar_function", "spatial_transform",
            "GroupFunctionPlot", "PlanarFunctionPlot", "animate_action", "animate_equivariance", "save_animation"]
+from .lattice import draw_subgroup_lattice as draw_subgroup_lattice
