@@ -95,7 +95,8 @@ def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation
                 f"{layer}: the input ({size[0]}x{size[1]}) plus padding {padding} is smaller than the "
                 f"kernel's reach {reach}: use a larger input or more padding"
             )
-    H = resolve_group(group).point_group
+    G = resolve_group(group)
+    H = G.point_group
     if H.has_quarter_turns and size[0] != size[1]:
         return  # a rectangular map cannot be rotated by 90 degrees, so no equivariance is claimed
     reversed_axes = {axis for g in H for axis in (0, 1) if g.matrix[axis].sum() < 0}  # row axis of g^-1 x
@@ -106,7 +107,7 @@ def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation
         message = (
             f"{layer}: stride {stride} on a {size[0]}x{size[1]} input with padding {padding} and kernel "
             f"reach {reach} leaves {leftover} {what} unsampled on one side only, so the output is not "
-            f"exactly equivariant to {H.name}. Choose {letter} with ({letter} + 2*padding - {reach}) "
+            f"exactly equivariant to {G.name}. Choose {letter} with ({letter} + 2*padding - {reach}) "
             f"% {stride} == 0"
         )
         if strict:

@@ -140,7 +140,7 @@ def test_the_naive_pairing_of_k_with_4_plus_k_breaks_p4m_to_p4():
     assert [m * r**k == r**k * m for k in range(4)] == [True, False, True, False]
 
 
-@pytest.mark.parametrize("pair", [(G, H) for G, H in PAIRS if G != H], ids=pair_id)
+@pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
 def test_modules_are_equivariant_and_report_their_groups(pair):
     G, H = pair
     x = torch.randn(2, 2, G.point_group.order, 5, 5, dtype=torch.float64)
@@ -199,3 +199,56 @@ def test_bad_input_is_named(call, error, words):
 
 def test_resolved_groups_round_trip():
     assert Restrict("D4", "C4").group is resolve_group("p4m")
+
+
+# --- check_equivariance: the group comes from the caller or the layers, not from a shape ---------
+
+
+@pytest.mark.parametrize("group", ["pmm", "cmm", "p4"])
+def test_check_equivariance_reads_an_order_4_group_from_the_layer_not_the_shape(group):
+    layer = GroupConv2d(2, 2, 3, group=group, padding=1, dtype=torch.float64)
+    x = torch.randn(1, 2, 4, 6, 6, dtype=torch.float64)
+    errors = check_equivariance(layer, x)
+    assert list(errors) == [g.label for g in resolve_group(group).point_group]
+    assert max(errors.values()) < 1e-12
+
+
+def test_check_equivariance_without_group_layers():
+    pool = torch.nn.MaxPool2d(1)
+    with pytest.raises(ValueError, match="pass group=, e.g. group='p4'"):
+        check_equivariance(pool, torch.randn(1, 1, 4, 4))
+    x = torch.randn(1, 1, 2, 4, 4)  # order 2: five groups, the shape cannot say which
+    with pytest.raises(ValueError, match=r"size 2 does not tell the group: pass group=, one of \['p2'"):
+        check_equivariance(torch.nn.Identity(), x)
+    assert list(check_equivariance(torch.nn.Identity(), x, group="cm_anti")) == ["e", "mr^3"]
+    assert len(check_equivariance(torch.nn.Identity(), torch.randn(1, 1, 8, 3, 3))) == 8  # legacy: p4m
+
+
+def test_check_equivariance_with_explicit_input_and_output_groups():
+    x = torch.randn(1, 2, 8, 5, 5, dtype=torch.float64)
+    pool = lambda f: coset_pool(f, "p4m", "cmm")  # noqa: E731 -- a bare function has no layers to read
+    errors = check_equivariance(pool, x, group="cmm", input_group="p4m", output_group="cmm")
+    assert list(errors) == ["e", "r^2", "mr", "mr^3"] and max(errors.values()) == 0
+    right = check_equivariance(lambda f: f[:, :, [0, 2, 5, 7]], x, group="cmm", input_group="p4m",
+                               output_group="cmm")  # f on cmm's own elements: the coset c = e of restrict
+    wrong = check_equivariance(lambda f: f[:, :, [4, 6, 1, 3]], x, group="cmm", input_group="p4m",
+                               output_group="cmm")  # f(m h): m on the left does not commute with mr
+    assert max(right.values()) == 0 and wrong["e"] == 0 and wrong["r^2"] == 0 and wrong["mr"] > 0.1
+
+
+def test_docstring_examples_run():
+    """The Example sections of the group, function, layer and restriction docstrings are exact."""
+    import doctest
+
+    import gcnn_edu.functions
+    import gcnn_edu.groups
+    import gcnn_edu.nn.conv
+    import gcnn_edu.nn.pooling
+    import gcnn_edu.nn.restriction
+
+    names = dict(torch=torch, nn=torch.nn, LiftingConv2d=LiftingConv2d, GroupConv2d=GroupConv2d, Restrict=Restrict,
+                 CosetPool=CosetPool, m=m, r=r)
+    for module in (gcnn_edu.groups, gcnn_edu.functions, gcnn_edu.nn.conv, gcnn_edu.nn.pooling,
+                   gcnn_edu.nn.restriction):
+        result = doctest.testmod(module, extraglobs=names)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
