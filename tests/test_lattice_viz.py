@@ -56,3 +56,15 @@ def test_a_new_figure_and_bare_names():
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import matplotlib.pyplot as plt
+
+    import gcnn_edu.viz.lattice
+
+    result = doctest.testmod(gcnn_edu.viz.lattice)
+    plt.close("all")
+    assert result.attempted > 0 and result.failed == 0

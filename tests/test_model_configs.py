@@ -198,3 +198,12 @@ def test_train_command_accepts_the_early_models(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert {name: row["parameters"] for name, row in metrics["models"].items()} == {"p4-early": 22_084,
                                                                                     "p4m-pmm-pm": 21_895}
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import gcnn_edu.models
+
+    result = doctest.testmod(gcnn_edu.models, extraglobs={"torch": torch})
+    assert result.attempted > 0 and result.failed == 0
