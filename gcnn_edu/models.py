@@ -111,6 +111,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._validation import check_floating_input
 from .groups import resolve_group
 from .nn import CosetPool, GroupBatchNorm, GroupConv2d, GroupPool, LiftingConv2d, Restrict, SpatialPool
 
@@ -130,6 +131,7 @@ def _check_images(x, model: nn.Module) -> None:
     if x.dim() != 4 or x.shape[1] != 1:
         raise ValueError(f"{type(model).__name__} expects grey images (N, 1, H, W), got shape {tuple(x.shape)}: "
                          "add the channel axis with x.unsqueeze(1)")
+    check_floating_input(x, next(model.parameters()).dtype, type(model).__name__)
 
 
 # --------------------------------------------------------------------------------------------
