@@ -4,6 +4,8 @@
     gcnn-edu figures    render every figure and animation into figures/    (gcnn_edu.figures)
     gcnn-edu train      train models on upright or rotated digits          (gcnn_edu.training)
     gcnn-edu demo       CNN vs G-CNN on upright and rotated digits         (gcnn_edu.demo)
+    gcnn-edu early      stopping equivariance early: planar, p4, p4-early, p4m -> pmm -> pm_u
+                                                                           (gcnn_edu.early_equivariance)
 
 Bad input never ends in a traceback: argparse names a bad argument (their types are in
 ``gcnn_edu._arguments``) under the usage line; a bad file, folder or device found later raises
@@ -24,6 +26,8 @@ SUBCOMMANDS = {
     "figures": ("gcnn_edu.figures", "render every figure and animation into figures/"),
     "train": ("gcnn_edu.training", "train one or more models on digits (upright, rotated, or MNIST-rot .amat)"),
     "demo": ("gcnn_edu.demo", "train a CNN and a G-CNN, test them on rotated digits (about 3 minutes on 2 CPU cores)"),
+    "early": ("gcnn_edu.early_equivariance",
+              "stopping equivariance early: planar, p4, p4-then-planar and p4m -> pmm -> pm_u networks compared"),
 }
 
 

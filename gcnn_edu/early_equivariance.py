@@ -15,7 +15,7 @@ each trained on upright digits and, separately, on digits turned by any angle, a
 the 1,000 held-out digits upright, turned by a random multiple of 90 degrees (exact) and turned
 by any angle (bilinear), exactly as the demo tests. Run it with::
 
-    python -m gcnn_edu.early_equivariance --epochs 4 --threads 2 --out figures
+    gcnn-edu early --epochs 4 --threads 1 --out figures      # or python -m gcnn_edu.early_equivariance
 
 It prints the table and writes ``early_equivariance.json`` (every number, the parameter counts,
 the run's settings and times) into ``--out``. :func:`compare` is the same experiment as a function
@@ -24,7 +24,6 @@ the run's settings and times) into ``--out``. :func:`compare` is the same experi
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -34,9 +33,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._arguments import one_of, positive_int, random_seed
 from .data import digit_sets, rotated90
 from .demo import LEARNING_RATE, LR_DECAY, TESTS
-from .models import build_model, count_parameters, model_class
+from .models import MODELS, build_model, count_parameters, model_class
 from .training import check_writable, evaluate, resolve_device, train
 
 __all__ = ["MODEL_NAMES", "TRAIN_DATA", "compare", "format_table", "add_arguments", "run", "main"]
@@ -123,37 +123,23 @@ def format_table(results: list[dict]) -> str:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", nargs="+", default=list(MODEL_NAMES), metavar="NAME",
-                        help=f"models to compare (default: {' '.join(MODEL_NAMES)})")
+    parser.add_argument("--model", nargs="+", type=one_of(MODELS, "model"), default=list(MODEL_NAMES),
+                        metavar="NAME", help=f"models to compare (default: {' '.join(MODEL_NAMES)})")
     parser.add_argument("--train-data", nargs="+", default=list(TRAIN_DATA), choices=TRAIN_DATA,
                         help="train on upright and / or rotated digits (default: both)")
-    parser.add_argument("--epochs", type=int, default=4, help="epochs per model (default: 4, as the demo)")
-    parser.add_argument("--train-digits", type=int, default=None, help="use only this many training digits")
-    parser.add_argument("--test-digits", type=int, default=None, help="use only this many test digits")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=positive_int, default=4, help="epochs per model (default: 4, as the demo)")
+    parser.add_argument("--train-digits", type=positive_int, default=None, help="use only this many training digits")
+    parser.add_argument("--test-digits", type=positive_int, default=None, help="use only this many test digits")
+    parser.add_argument("--seed", type=random_seed, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="CPU threads for torch (default: torch's)")
     parser.add_argument("--out", default="runs/early", help=f"folder for {RESULTS_FILE} (default: runs/early)")
 
 
-def _fail(message: str):
-    """Bad input on the command line: one line on stderr, exit status 2 (as argparse), no traceback."""
-    print(f"python -m gcnn_edu.early_equivariance: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
 def run(args) -> int:
-    if args.epochs < 1:
-        _fail(f"--epochs must be at least 1, got {args.epochs}")
-    if args.threads is not None and args.threads < 1:
-        _fail(f"--threads must be at least 1, got {args.threads}")
-    try:
-        for name in args.model:
-            model_class(name)
-        device = resolve_device(args.device)
-        out = check_writable(args.out)
-    except ValueError as error:
-        _fail(str(error))
+    device = resolve_device(args.device)  # a bad device or folder: GcnnEduError, one line from the command
+    out = check_writable(args.out)
     if args.threads:
         torch.set_num_threads(args.threads)
     began = time.perf_counter()
@@ -173,9 +159,10 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gcnn_edu.early_equivariance", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """``gcnn-edu early`` (the same as ``python -m gcnn_edu.early_equivariance``)."""
+    from .cli import main as gcnn_edu
+
+    return gcnn_edu(["early", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
