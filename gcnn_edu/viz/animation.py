@@ -327,10 +327,11 @@ def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0,
     The digit ``image`` (H, W), H == W, is rotated by r ``steps`` times (4 closes the loop).
     ``gcnn`` maps (1, 1, H, W) to a feature map (1, C, |H|, H', W') on ``group``, a group that
     contains r (p4 or p4m; by default the output group of gcnn's last group layer, or for a
-    plain callable p4 / p4m by the size of the group axis, the legacy default) and ``cnn`` maps
-    (1, 1, H, W) to (1, C, H', W'); channel ``channel`` of each is drawn. Between two key frames, the G-CNN's patches slide along the red arrows and turn,
-    and blend into the next key frame's patches, as the CNN's map turns and blends into its
-    next one. The G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
+    plain callable p4 / p4m by the size of the group axis, the legacy default) and ``cnn``
+    maps (1, 1, H, W) to (1, C, H', W'); channel ``channel`` of each is drawn. Between two
+    key frames, the G-CNN's patches slide along the red arrows and turn, and blend into the
+    next key frame's patches, as the CNN's map turns and blends into its next one. The
+    G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
     A fourth panel shows |cnn(r^k x) - r^k cnn(x)| on a colour bar from 0 to its largest value.
     With ``shared_filter=True`` (the cnn's filter is the gcnn's filter at e, so its map is the
     gcnn's patch at e) the CNN's map and the patch at e are framed alike, and share one colour scale.
