@@ -47,8 +47,8 @@ from .pooling import (
     plot_group_pooling,
 )
 
-__all__ = ["cayley_graph", "cayley_layout", "node_label", "right_reading", "GENERATOR_COLORS", "edge_style", "EdgeStyle",
-           "plot_group_function",
+__all__ = ["cayley_graph", "cayley_layout", "node_label", "right_reading", "GENERATOR_COLORS", "edge_style",
+           "EdgeStyle", "plot_group_function",
            "plot_planar_function", "draw_cayley_graph", "generator_legend", "group_function", "planar_function",
            "spatial_transform", "GroupFunctionPlot", "PlanarFunctionPlot", "animate_action", "animate_equivariance",
            "save_animation", "animate_lifting", "lifting_animation", "LiftingAnimation", "plot_filter_bank",
