@@ -4,6 +4,11 @@
     gcnn-edu figures    render every figure and animation into figures/    (gcnn_edu.figures)
     gcnn-edu train      train models on upright or rotated digits          (gcnn_edu.training)
     gcnn-edu demo       CNN vs G-CNN on upright and rotated digits         (gcnn_edu.demo)
+
+Bad input never ends in a traceback: argparse names a bad argument (their types are in
+``gcnn_edu._arguments``) under the usage line; a bad file, folder or device found later raises
+:class:`gcnn_edu.errors.GcnnEduError`. Either way the command prints
+``gcnn-edu <command>: error: <problem and fix>`` and exits with code 2.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from .errors import GcnnEduError
 
 SUBCOMMANDS = {
     "groups": ("gcnn_edu.report", "Cayley tables of C4 and D4 and an equivariance report of the layers"),
@@ -28,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         sub.set_defaults(module=module_name)
         _module(module_name).add_arguments(sub)
     args = parser.parse_args(argv)
-    return _module(args.module).run(args) or 0
+    try:
+        return _module(args.module).run(args) or 0
+    except GcnnEduError as error:  # bad input found late (a file, a folder, a device): one line, no traceback
+        print(f"gcnn-edu {args.command}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _module(name: str):

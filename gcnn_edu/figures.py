@@ -80,8 +80,9 @@ def run(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    from .training import check_writable
+
+    out = check_writable(args.out)  # a folder that cannot be written is named before any rendering
     names = args.only or list(FIGURES)
     start = time.perf_counter()
     for name in names:

@@ -37,7 +37,7 @@ class _GroupCorrelation(nn.Module):
         super().__init__()
         kernel_size, stride, padding, dilation = check_layer_arguments(
             in_channels, out_channels, kernel_size, group, stride, padding, dilation)
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.in_channels, self.out_channels, self.kernel_size = int(in_channels), int(out_channels), kernel_size
         self.group = resolve_group(group)  # the PlaneGroup object; its repr is its name, e.g. p4m
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.impl, self.strict = impl, strict

@@ -56,3 +56,4 @@ __all__ = ["cayley_graph", "cayley_layout", "node_label", "right_reading", "GENE
            "left_cosets", "channel_pairs", "GroupPoolingPlot", "CosetPoolingPlot", "plot_equivariance_errors",
            "equivariance_errors", "angle_errors", "EquivarianceErrorPlot", "draw_accuracy_vs_angle",
            "plot_accuracy_vs_angle"]
+from .lattice import draw_subgroup_lattice as draw_subgroup_lattice
