@@ -10,7 +10,11 @@ is never the only cue: every patch also carries a tag naming that node, and the 
 its colours apart for readers with protanopia, deuteranopia or tritanopia (``viz.palette``).
 
 Every Cayley graph is drawn with the edges of left multiplication, h -> g h (red arrows for
-r, blue lines for m), and names the mirrored nodes both ways: "mr = r^3m".
+r, orange dashed arrows for r^2, blue lines for the mirrors), and names the mirrored nodes both
+ways: "mr = r^3m". The ten subgroups of D4 are drawn with each element at its place in the D4
+picture (``viz.cayley``), and every F has the colour of its element in every figure.
+
+Every function here names its group (``group=``); none reads it off a tensor's shape.
 
 ``FIGURES`` is the registry: file name -> (description, render function). ``render(name,
 path)`` draws one; ``gcnn-edu figures`` draws them all (``--only`` picks some).
@@ -125,6 +129,76 @@ def _cayley_d4(path):
     _save(draw_cayley_graph("D4", title=f"Cayley graph of $D_4$\n{EDGE_RULE}").figure, path)
 
 
+# the ten plane groups by family, for the sheets: rotations only, one mirror, mirrors and rotations
+FAMILIES = (
+    ("rotations only", ("p1", "p2", "p4")),
+    ("one mirror", ("pm_u", "pm_v", "cm_main", "cm_anti")),
+    ("mirrors and rotations", ("pmm", "cmm", "p4m")),
+)
+
+
+@figure("subgroup_cayley_graphs.png", "the Cayley graphs of all ten subgroups of D4 with their own generators, "
+        "every element at its place in the D4 picture (dotted: the elements a group lacks)")
+def _subgroup_cayley_graphs(path):
+    from .viz import draw_cayley_graph
+
+    def draw(ax, G):
+        draw_cayley_graph(G, ax=ax, fontsize=12, ghosts=True, title=_sheet_title(G))
+
+    _save(_group_sheet(draw, "the Cayley graphs of the ten subgroups of $D_4$ (the point groups of the ten plane "
+                             "groups on the square lattice)", panel=3.6), path)
+
+
+@figure("plane_group_functions.png", "a function on each of the ten plane groups: one coloured, tagged F per "
+        "point-group element, at its node of the group's Cayley graph")
+def _plane_group_functions(path):
+    from .viz import plot_group_function
+
+    def draw(ax, G):
+        f = example_function(G)
+        plot_group_function(f, G, ax=ax, cmap=letter_colormap(f), tags=True, ghosts=True, legend=True,
+                            fontsize=11, title=_sheet_title(G))
+
+    _save(_group_sheet(draw, "a function $f$ on each plane group: the F at node $h$ is $f(h)$, in $h$'s colour "
+                             "and tagged with $h$", panel=4.2), path)
+
+
+def _sheet_title(G) -> str:
+    from .groups import resolve_group
+
+    G = resolve_group(G)
+    H = G.point_group
+    generators = ", ".join(f"${g.label}$" for g in H.generators) or "none"
+    return f"{G.name}   ({H.name}, {H.order} element{'s' if H.order > 1 else ''})\ngenerators: {generators}"
+
+
+def _group_sheet(draw, title: str, panel: float):
+    """The ten groups by family (``FAMILIES``), one row per family, each panel (``panel`` inches wide)
+    drawn by ``draw(ax, group)``."""
+    import matplotlib.pyplot as plt
+
+    from .viz.cayley import EDGE_RULE
+
+    columns = max(len(names) for _, names in FAMILIES)
+    figure = plt.figure(figsize=(columns * panel + 1.0, len(FAMILIES) * (panel + 0.45) + 1.3))
+    grid = figure.add_gridspec(len(FAMILIES), 2 * columns, left=1.0 / (columns * panel + 1.0), right=0.995,
+                               top=1 - 1.15 / figure.get_figheight(), bottom=0.5 / figure.get_figheight(),
+                               hspace=0.3, wspace=0.1)
+    for row, (family, names) in enumerate(FAMILIES):
+        offset = columns - len(names)  # centre a short row: each panel spans two half-columns
+        for column, name in enumerate(names):
+            ax = figure.add_subplot(grid[row, offset + 2 * column: offset + 2 * column + 2])
+            draw(ax, name)
+        box = grid[row, 0].get_position(figure)
+        figure.text(0.012, (box.y0 + box.y1) / 2, family, rotation=90, ha="left", va="center", fontsize=13,
+                    color="#333333")
+    figure.text(0.5, 1 - 0.15 / figure.get_figheight(), title, ha="center", va="top", fontsize=15)
+    figure.text(0.5, 0.1 / figure.get_figheight(), f"{EDGE_RULE}; every element at its place in the $D_4$ picture "
+                "(dotted: the elements of $D_4$ the group lacks)", ha="center", va="bottom", fontsize=12,
+                color="#333333")
+    return figure
+
+
 @figure("z2_rotation.png", "a planar function f (a letter F) and its rotation L_r f")
 def _z2_rotation(path):
     from .groups import r
@@ -137,48 +211,48 @@ def _z2_rotation(path):
 def _p4_rotation(path):
     from .groups import r
 
-    _save(_before_after(example_function(4), r), path)
+    _save(_before_after(example_function("p4"), r, "p4"), path)
 
 
 @figure("p4m_rotation.png", "a function f on p4m (one coloured, tagged F per element) and L_r f")
 def _p4m_rotation(path):
     from .groups import r
 
-    _save(_before_after(example_function(8), r), path)
+    _save(_before_after(example_function("p4m"), r, "p4m"), path)
 
 
 @figure("p4m_mirror.png", "a function f on p4m and L_m f: the Fs swap along the blue lines and flip")
 def _p4m_mirror(path):
     from .groups import m
 
-    _save(_before_after(example_function(8), m), path)
+    _save(_before_after(example_function("p4m"), m, "p4m"), path)
 
 
-def _action_gif(order: int, generator: str, path) -> None:
+def _action_gif(group: str, generator: str, path) -> None:
     import matplotlib.pyplot as plt
 
     from .groups import m, r
     from .viz import animate_action
 
-    f = example_function(order)
+    f = example_function(group)
     g = {"r": r, "m": m}[generator]
-    plt.close(animate_action(f, g, path=path, dpi=GIF_DPI, cmap=letter_colormap(f), tags=True).figure)
+    plt.close(animate_action(f, g, group=group, path=path, dpi=GIF_DPI, cmap=letter_colormap(f), tags=True).figure)
 
 
 @figure("p4_action_r.gif", "L_r moving the Fs of a function on p4 around its Cayley graph (four quarter turns, "
         "then L_r^4 f = f)")
 def _p4_action_r(path):
-    _action_gif(4, "r", path)
+    _action_gif("p4", "r", path)
 
 
 @figure("p4m_action_r.gif", "L_r on a function on p4m: the outer ring turns the other way")
 def _p4m_action_r(path):
-    _action_gif(8, "r", path)
+    _action_gif("p4m", "r", path)
 
 
 @figure("p4m_action_m.gif", "L_m on a function on p4m: the Fs swap rings and flip upside down")
 def _p4m_action_m(path):
-    _action_gif(8, "m", path)
+    _action_gif("p4m", "m", path)
 
 
 # ----------------------------------------------------------------------------- the layers at work
@@ -217,10 +291,11 @@ def _bank_p4m(path):
 
 
 def _bank(group: str):
+    from .groups import point_group
     from .viz import plot_filter_bank
 
-    order = {"p4": 4, "p4m": 8}[group]
-    psi = example_function(order)[None, None]  # (C_out, C_in, |H_in|, 7, 7): one F per element of H_in
+    order = point_group(group).order
+    psi = example_function(group)[None, None]  # (C_out, C_in, |H_in|, 7, 7): one F per element of H_in
     return plot_filter_bank(
         psi, group, cmap=letter_colormap(psi), vmin=0, vmax=order,
         title=f"the filter bank on {group}: row $g$ is $L_g\\psi$, cell $(g, h) = g\\cdot\\psi(g^{{-1}}h)$\n"
@@ -281,26 +356,36 @@ def _accuracy_vs_angle(path):
 # ----------------------------------------------------------------------------- the functions drawn
 
 
-def example_function(order: int):
-    """An upright letter F at every node: f(h) = (index of h + 1) * F, shape (order, 7, 7).
+def example_function(group):
+    """An upright letter F at every node of ``group``: f(h) = (D4 index of h + 1) * F, shape (|H|, 7, 7).
 
-    ``order`` is 1 (a planar map, f[0]), 4 (p4) or 8 (p4m). The F is 1 on its strokes and 0
-    elsewhere, so each patch has one value of its own: drawn with ``letter_colormap`` it is
-    one colour per element. Under L_g the F from node h arrives at g h turned (or flipped) by g.
+    ``group`` is any of the ten plane groups (a name such as 'pmm' or a group object), or an
+    int: 1 for a planar map (f[0]), 4 or 8 for p4 or p4m (the legacy default,
+    ``functions.legacy_group``). The F is 1 on its strokes and 0 elsewhere, so each patch has one
+    value of its own, and it is the value of h in D4 whatever the group: drawn with
+    ``letter_colormap`` the F at h has h's colour in every figure (mr^2 is the same dark blue on
+    pm_v, pmm and p4m). Under L_g the F from node h arrives at g h turned (or flipped) by g.
     """
     import torch
 
-    if order not in (1, 4, 8):
-        raise ValueError(f"order must be 1 (planar), 4 (p4) or 8 (p4m), got {order!r}")
+    from .functions import legacy_group
+    from .groups import point_group
+
+    if isinstance(group, int) and not isinstance(group, bool):
+        if group not in (1, 4, 8):
+            raise ValueError(f"an order must be 1 (planar), 4 (p4) or 8 (p4m), got {group!r}: name other groups, "
+                             "e.g. example_function('pmm')")
+        group = "p1" if group == 1 else legacy_group(group)
+    values = torch.tensor([h.index + 1 for h in point_group(group)], dtype=torch.float32)
     letter = torch.tensor([[float(c == "#") for c in row] for row in GLYPH])
-    return torch.arange(1, order + 1, dtype=torch.float32)[:, None, None] * letter
+    return values[:, None, None] * letter
 
 
 def letter_colormap(f):
     """One colour per value of ``example_function``: the background, then the F at each node.
 
-    On the plots' default colour scale (vmin = 0, vmax = |H|) the value k lands in the k-th of
-    |H| + 1 equal bins, at least 1/(|H| + 1) from any other bin (0 and |H| sit at the ends, where
+    On the plots' default colour scale (vmin = 0, vmax = n, the largest value) the value k lands
+    in the k-th of n + 1 equal bins, at least 1/(n + 1) from any other bin (0 and n sit at the ends, where
     values just beyond still get the end colours), so rounding in the animation's blends never
     changes the colour of an F.
     """
@@ -373,8 +458,9 @@ def example_networks():
     return cnn, gcnn
 
 
-def _before_after(f, g):
-    """f and L_g f (f from ``example_function``) side by side in the letters' colours, joined by an arrow."""
+def _before_after(f, g, group=None):
+    """f and L_g f (f from ``example_function``, a planar map or a function on ``group``) side by side
+    in the letters' colours, joined by an arrow."""
     import matplotlib.pyplot as plt
 
     from .functions import act_on_group, act_on_plane
@@ -383,8 +469,9 @@ def _before_after(f, g):
     from .viz.plot import generator_legend, plot_group_function, plot_planar_function
 
     planar = f.dim() == 2
-    after = act_on_plane(g, f) if planar else act_on_group(g, f)
-    side = 2.3 if planar else (3.4 if f.shape[0] == 4 else 4.6)
+    H = None if planar else point_group(group)
+    after = act_on_plane(g, f) if planar else act_on_group(g, f, H)
+    side = 2.3 if planar else (4.6 if H.has_mirrors else 3.4)
     figure, axes = plt.subplots(1, 2, figsize=(2 * side + 1.3, side + 0.3),
                                 gridspec_kw={"wspace": 0.5, "left": 0.01, "right": 0.99, "top": 0.9,
                                              "bottom": 0.01})
@@ -394,12 +481,11 @@ def _before_after(f, g):
             plot_planar_function(function, ax=ax, title=title, fontsize=14, cmap=letter_colormap(f), **scale)
         else:  # the tag at node h names the node its F came from: h in f, g^-1 h in L_g f
             moved = function is after
-            group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
-            tags = [((g.inverse() if moved else g**0) * h).label for h in group]
-            plot_group_function(function, ax=ax, title=title, cmap=letter_colormap(f), tags=tags, **scale)
+            tags = [((g.inverse() if moved else g**0) * h).label for h in H]
+            plot_group_function(function, H, ax=ax, title=title, cmap=letter_colormap(f), tags=tags, **scale)
     figure.patches.append(_arrow_between(figure, axes, f"$L_{g.label}$"))
-    if not planar and f.shape[0] == 8:
-        figure.legend(handles=generator_legend("D4"), loc="lower center", ncol=2, frameon=False, fontsize=12,
+    if not planar and len(H.generators) > 1:
+        figure.legend(handles=generator_legend(H), loc="lower center", ncol=2, frameon=False, fontsize=12,
                       bbox_to_anchor=(0.5, 0.0), columnspacing=2.0)
     if not planar:
         figure.text(0.5, -0.03, f"{EDGE_RULE}; the tag on each F names the node it came from "

@@ -12,8 +12,12 @@ a second, so 20 fps plays exactly) and every key frame rests 1.5 s, long enough 
 while the patches move, the edges are drawn above them, half transparent, so the arrows they
 follow stay in sight.
 
-    animate_action(f, r)                         (a), (b): L_r or L_m on a function on p4 / p4m
+    animate_action(f, r, group="p4")             (a), (b): L_g on a function on any of the ten plane groups
     animate_equivariance(image, gcnn, cnn, path) (c): a G-CNN and a CNN on a rotating digit
+
+The group of a function travels explicitly (``group=``, a name or a group object); left out,
+a group axis of size 4 or 8 is read as p4 or p4m (:func:`gcnn_edu.functions.legacy_group`).
+``animate_equivariance`` reads the group from the G-CNN's layers.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ import torch
 from matplotlib import animation
 from PIL import Image
 
-from ..functions import act_on_group, act_on_plane
-from ..groups import PointGroupElement, point_group, r
+from ..equivariance import layer_groups
+from ..functions import act_on_group, act_on_plane, legacy_group
+from ..groups import PlaneGroup, PointGroup, PointGroupElement, e, r, resolve_group
 from .cayley import edge_point
 from .plot import (
     CMAP,
     GroupFunctionPlot,
     PlanarFunctionPlot,
+    _function_and_group,
     group_function,
     plot_group_function,
     plot_planar_function,
@@ -61,18 +67,21 @@ def _schedule(steps: int, frames_per_step: int, hold: int) -> list[tuple[int, fl
 
 def _move_group_patches(plot: GroupFunctionPlot, g: PointGroupElement, a: torch.Tensor, b: torch.Tensor,
                         t: float) -> None:
-    """The patch that starts at node h (showing a(h)) a fraction t of the way to node g h (showing b(g h))."""
+    """The patch that starts at node h (showing a(h)) a fraction t of the way to node g h (showing b(g h)).
+
+    a and b are (|H|, H, W) in the local order of ``plot.group``; g is an element of it."""
     plot.edges_in_flight(0 < t < 1)
-    for h in plot.group:
-        patch, target = plot.patches[h.index], (g * h).index
+    group = plot.group
+    for source, h in enumerate(group):
+        patch, target = plot.patches[source], group.index(g * h)
         if t <= 0:
-            patch.place(plot.layout[h.index], data=a[h.index].numpy())
+            patch.place(plot.layout[source], data=a[source].numpy())
         elif t >= 1:
             patch.place(plot.layout[target], data=b[target].numpy())
         else:
             s = _ease(t)
             seen_from_h = act_on_plane(g.inverse(), b[target])
-            data = ((1 - s) * a[h.index] + s * seen_from_h).numpy()
+            data = ((1 - s) * a[source] + s * seen_from_h).numpy()
             patch.place(edge_point(h, g, s), spatial_transform(g, s), data)
 
 
@@ -126,19 +135,20 @@ def _power(operator: str, n: int) -> str:
 
 
 class ActionAnimation(_Animation):
-    """L_g applied ``steps`` times to a function f on p4 / p4m, drawn on the Cayley graph."""
+    """L_g applied ``steps`` times to a function f on ``group``, drawn on its Cayley graph."""
 
     def __init__(self, f: torch.Tensor, g: PointGroupElement, steps: int, frames_per_step: int, hold: int,
-                 fps: int, cmap, figsize, fontsize: float, tags: bool = False):
-        group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
+                 fps: int, cmap, figsize, fontsize: float, tags: bool = False,
+                 group: str | PointGroup | PlaneGroup | None = None):
+        f, group = _function_and_group(f, group, None, None)
         group.check_member(g)
         self.g, self.fps, self.steps, self.tagged = g, fps, steps, tags
         self.keys = [f]
         for _ in range(steps):
-            self.keys.append(act_on_group(g, self.keys[-1]))
+            self.keys.append(act_on_group(g, self.keys[-1], group))
         self.frames = _schedule(steps, frames_per_step, hold)
         self.figure, ax = plt.subplots(figsize=figsize)
-        self.plot = plot_group_function(f, ax=ax, cmap=cmap, fontsize=fontsize, legend=group.has_mirrors,
+        self.plot = plot_group_function(f, group, ax=ax, cmap=cmap, fontsize=fontsize, legend=group.has_mirrors,
                                         vmin=float(f.min()), vmax=float(f.max()), tags=tags or None)
         self.title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize + 3)
         self.figure.subplots_adjust(0.01, 0.01, 0.99, 0.9)
@@ -158,13 +168,16 @@ class ActionAnimation(_Animation):
             self.title.set_text(f"${_power(operator, applied)}f{' = f' if closed else ''}$")
 
 
-def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, channel: int | None = None,
-                   steps: int | None = None, frames_per_step: int = 18, hold: int = 30, fps: int = 20,
-                   path=None, cmap=CMAP, figsize=None, fontsize: float = 13, dpi: float | None = None,
-                   tags: bool = False) -> ActionAnimation:
-    """Animate L_g on a function on p4 or p4m: every patch slides along its g-edge while it turns/flips.
+def animate_action(f, g: PointGroupElement | None = None, *, group: str | PointGroup | PlaneGroup | None = None,
+                   batch: int | None = None, channel: int | None = None, steps: int | None = None,
+                   frames_per_step: int = 18, hold: int = 30, fps: int = 20, path=None, cmap=CMAP, figsize=None,
+                   fontsize: float = 13, dpi: float | None = None, tags: bool = False) -> ActionAnimation:
+    """Animate L_g on a function on ``group``: every patch slides along its g-edge while it turns/flips.
 
-    ``f`` is (|H|, H, W) or (N, C, |H|, H, W) with ``batch``/``channel`` (see ``plot_group_function``).
+    ``f`` is (|H|, H, W) or (N, C, |H|, H, W) with ``batch``/``channel`` (see ``plot_group_function``);
+    ``group`` is any of the ten plane groups (left out: p4 or p4m for a group axis of size 4 or 8,
+    the legacy default). ``g`` is an element of the group, by default its first generator (r for
+    p4 and p4m, r^2 for p2, pmm and cmm, the mirror for pm and cm; e for p1).
     ``steps`` applications of g (default: the order of g, 4 for r and 2 for m, so the loop closes).
     The first frame is the plot of f, the last the plot of L_g^steps f, titled "L_g^n f = f"
     when the loop closes. ``tags=True`` tags every patch with the element its content started
@@ -172,15 +185,17 @@ def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, cha
     .mp4 where ffmpeg exists) the animation is also saved there. Returns the ActionAnimation,
     whose ``.animation`` is a matplotlib FuncAnimation and ``.figure`` the figure.
     """
-    f = group_function(f, batch=batch, channel=channel)
+    f, H = _function_and_group(f, group, batch, channel)
+    if g is None:
+        g = H.generators[0] if H.generators else e
     if not isinstance(g, PointGroupElement):
         raise TypeError(f"g must be a group element such as gcnn_edu.groups.r or m, got {type(g).__name__}")
     if steps is None:
         steps = next(n for n in range(1, 5) if g**n == g**0)
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    figsize = figsize or ((3.8, 4.0) if f.shape[0] == 4 else (5.4, 5.4))
-    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize, tags)
+    figsize = figsize or ((5.4, 5.4) if H.has_mirrors else (3.8, 4.0))
+    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize, tags, group=H)
     if path is not None:
         movie.save(path, dpi=dpi)
     return movie
@@ -191,8 +206,10 @@ class EquivarianceAnimation(_Animation):
     CNN's failure to commute with the turn, |CNN(r^k x) - r^k CNN(x)|, with a colour bar."""
 
     def __init__(self, inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize,
-                 shared_filter: bool = False):
+                 shared_filter: bool = False, group: str | PointGroup | PlaneGroup = "p4"):
         self.inputs, self.planar, self.on_group, self.fps = inputs, planar, on_group, fps
+        self.group = resolve_group(group)
+        self.group.point_group.check_member(r)  # the digit turns by r
         self.differences = [(map_k - act_on_plane(r**k, planar[0])).abs() for k, map_k in enumerate(planar)]
         self.frames = _schedule(steps, frames_per_step, hold)
         self.figure = plt.figure(figsize=(12.6, 4.3))
@@ -207,7 +224,7 @@ class EquivarianceAnimation(_Animation):
         self.cnn_plot = plot_planar_function(planar[0], ax=axes[1], cmap=cmap, size=1.45,
                                              vmin=float(stacked(planar).min()) if low is None else low,
                                              vmax=float(stacked(planar).max()) if high is None else high)
-        self.gcnn_plot = plot_group_function(on_group[0], ax=axes[2], cmap=cmap, fontsize=fontsize,
+        self.gcnn_plot = plot_group_function(on_group[0], self.group, ax=axes[2], cmap=cmap, fontsize=fontsize,
                                              vmin=float(stacked(on_group).min()) if low is None else low,
                                              vmax=float(stacked(on_group).max()) if high is None else high)
         largest = max(max(float(d.max()) for d in self.differences), 1e-12)
@@ -223,10 +240,9 @@ class EquivarianceAnimation(_Animation):
             for ax, centre in ((axes[1], (0.0, 0.0)), (axes[2], self.gcnn_plot.layout[0])):
                 ax.add_patch(Rectangle((centre[0] - PATCH * 1.12, centre[1] - PATCH * 1.12), 2.24 * PATCH,
                                        2.24 * PATCH, fill=False, edgecolor=IDENTITY_FRAME, linewidth=3.0, zorder=2))
-        group_name = "p4" if on_group[0].shape[0] == 4 else "p4m"
-        titles = ("", "CNN feature map", f"G-CNN feature map on {group_name}", "")
+        titles = ("", "CNN feature map", f"G-CNN feature map on {self.group.name}", "")
         cnn_error = _largest_step_error(act_on_plane, planar)
-        gcnn_error = _largest_step_error(act_on_group, on_group)
+        gcnn_error = _largest_step_error(lambda g, f: act_on_group(g, f, self.group), on_group)
         cnn_caption = _law("CNN($rx$)", "$r\\,$CNN($x$)", cnn_error, stacked(planar))
         if shared_filter:
             cnn_caption = "same filter: = G-CNN's patch at $e$\n" + cnn_caption.split("\n")[0]
@@ -274,38 +290,55 @@ def _law(left: str, right: str, error: float, values: torch.Tensor) -> str:
 @torch.no_grad()
 def equivariance_animation(image: torch.Tensor, gcnn, cnn, channel: int = 0, *, steps: int = 4,
                            frames_per_step: int = 18, hold: int = 30, fps: int = 20, cmap=CMAP,
-                           fontsize: float = 13, shared_filter: bool = False) -> EquivarianceAnimation:
+                           fontsize: float = 13, shared_filter: bool = False,
+                           group: str | PointGroup | PlaneGroup | None = None) -> EquivarianceAnimation:
     """The animation of ``animate_equivariance``, not yet saved (see there for the arguments)."""
     image = _check_image(image)
+    given = group
     inputs = [torch.rot90(image, k, dims=(0, 1)) for k in range(steps + 1)]
     planar, on_group = [], []
     for x in inputs:
         c = _run(cnn, x, "cnn", 4)
         planar.append(c[0, _channel(channel, c, "cnn")])
         y = _run(gcnn, x, "gcnn", 5)
-        on_group.append(group_function(y[0, _channel(channel, y, "gcnn")]))
+        group = _output_group(gcnn, given, y)
+        on_group.append(group_function(y[0, _channel(channel, y, "gcnn")], group))
     return EquivarianceAnimation(inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize,
-                                 shared_filter)
+                                 shared_filter, group)
+
+
+def _output_group(gcnn, group, y: torch.Tensor) -> PlaneGroup:
+    """The group of the G-CNN's output: ``group`` if given, else the output group of its last group
+    layer (:func:`gcnn_edu.equivariance.layer_groups`), else the legacy default of its group axis."""
+    if group is not None:
+        return resolve_group(group)
+    layers = layer_groups(gcnn)
+    if layers and layers[-1][1] is not None:
+        return layers[-1][1]
+    return legacy_group(y.shape[2])
 
 
 def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0, *, steps: int = 4,
                          frames_per_step: int = 18, hold: int = 30, fps: int = 20, dpi: float = 90,
-                         cmap=CMAP, shared_filter: bool = False) -> Path:
+                         cmap=CMAP, shared_filter: bool = False,
+                         group: str | PointGroup | PlaneGroup | None = None) -> Path:
     """Write an animation of equivariance at work to ``path`` (.gif; .mp4 where ffmpeg exists) and return it.
 
     The digit ``image`` (H, W), H == W, is rotated by r ``steps`` times (4 closes the loop).
-    ``gcnn`` maps (1, 1, H, W) to a feature map (1, C, 4, H', W') on p4 (or (1, C, 8, H', W')
-    on p4m) and ``cnn`` maps (1, 1, H, W) to (1, C, H', W'); channel ``channel`` of each is
-    drawn. Between two key frames, the G-CNN's patches slide along the red arrows and turn,
-    and blend into the next key frame's patches, as the CNN's map turns and blends into its
-    next one. The G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
+    ``gcnn`` maps (1, 1, H, W) to a feature map (1, C, |H|, H', W') on ``group``, a group that
+    contains r (p4 or p4m; by default the output group of gcnn's last group layer, or for a
+    plain callable p4 / p4m by the size of the group axis, the legacy default) and ``cnn``
+    maps (1, 1, H, W) to (1, C, H', W'); channel ``channel`` of each is drawn. Between two
+    key frames, the G-CNN's patches slide along the red arrows and turn, and blend into the
+    next key frame's patches, as the CNN's map turns and blends into its next one. The
+    G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
     A fourth panel shows |cnn(r^k x) - r^k cnn(x)| on a colour bar from 0 to its largest value.
     With ``shared_filter=True`` (the cnn's filter is the gcnn's filter at e, so its map is the
     gcnn's patch at e) the CNN's map and the patch at e are framed alike, and share one colour scale.
     Both models run under ``torch.no_grad()`` in eval mode (their mode is restored afterwards).
     """
     movie = equivariance_animation(image, gcnn, cnn, channel, steps=steps, frames_per_step=frames_per_step,
-                                   hold=hold, fps=fps, cmap=cmap, shared_filter=shared_filter)
+                                   hold=hold, fps=fps, cmap=cmap, shared_filter=shared_filter, group=group)
     try:
         return movie.save(path, dpi=dpi)
     finally:
@@ -338,7 +371,7 @@ def _run(model, x: torch.Tensor, name: str, dims: int) -> torch.Tensor:
     finally:
         if isinstance(model, torch.nn.Module):
             model.train(training)
-    expected = "(1, C, 4 or 8, H', W')" if dims == 5 else "(1, C, H', W')"
+    expected = "(1, C, |H|, H', W')" if dims == 5 else "(1, C, H', W')"
     if not isinstance(y, torch.Tensor) or y.dim() != dims or y.shape[0] != 1:
         shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(f"{name} must map (1, 1, H, W) to a feature map {expected}, got {shape}")

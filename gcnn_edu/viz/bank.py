@@ -1,8 +1,8 @@
 """The filter bank of a G-correlation as a grid: "twist and shift".
 
 A group correlation correlates its input with |G| transformed copies L_g ψ of one filter ψ
-(Cohen & Welling 2016, eq. 11). For a filter on p4 or p4m, ψ has one patch ψ(h) per point-group
-element h, and
+(Cohen & Welling 2016, eq. 11). For a filter on a plane group (p4, p4m or any of the ten,
+``group=``), ψ has one patch ψ(h) per point-group element h, and
 
     [L_g ψ](h) = g · ψ(g^-1 h)
 
@@ -39,8 +39,9 @@ def filter_bank(weight: torch.Tensor, group: str | PointGroup | PlaneGroup = "p4
                 in_channel: int = 0) -> torch.Tensor:
     """bank[g, h] = [L_g ψ](h) for ψ = weight[out_channel, in_channel], shape (|G|, |H_in|, k, k).
 
-    ``weight`` is a layer's weight (C_out, C_in, |H_in|, k, k), |H_in| = 1 (lifting), 4 (p4) or
-    8 (p4m); the bank is gathered exactly as the fast path gathers it.
+    ``weight`` is a layer's weight (C_out, C_in, |H_in|, k, k), |H_in| = 1 (lifting) or the
+    order of ``group`` (rows and columns in its local index order); the bank is gathered
+    exactly as the fast path gathers it.
     """
     if not isinstance(weight, torch.Tensor) or weight.dim() != 5 or weight.shape[-1] != weight.shape[-2]:
         shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
@@ -84,7 +85,7 @@ def plot_filter_bank(weight, group: str | PointGroup | PlaneGroup = "p4", *, out
     Read a row left to right: its patches are ψ's patches in a rolled order (the tag on each
     names the element g^-1 h it came from: the shift) and each is turned or flipped by g (the
     tag sits on the corner where ψ's top-left corner went: the twist). Row e is ψ itself.
-    ``weight`` is (C_out, C_in, |H_in|, k, k); pass ``group`` ('p4' or 'p4m') explicitly.
+    ``weight`` is (C_out, C_in, |H_in|, k, k); pass ``group`` (any of the ten, e.g. 'p4', 'pmm') explicitly.
     """
     bank = filter_bank(weight, group, out_channel=out_channel, in_channel=in_channel)
     G = point_group(group)
@@ -102,25 +103,25 @@ def plot_filter_bank(weight, group: str | PointGroup | PlaneGroup = "p4", *, out
     for g in G:
         for h_index in range(in_order):
             x0 = (left + h_index * cell_size + gap / 2) / width
-            y0 = 1 - (top + (g.index + 1) * cell_size - gap / 2) / height
+            y0 = 1 - (top + (G.index(g) + 1) * cell_size - gap / 2) / height
             ax = figure.add_axes((x0, y0, (cell_size - gap) / width, (cell_size - gap) / height))
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_color(FRAME_COLOR)
-            image = ax.imshow(bank[g.index, h_index].numpy(), cmap=cmap, norm=norm, interpolation="nearest",
+            image = ax.imshow(bank[G.index(g), h_index].numpy(), cmap=cmap, norm=norm, interpolation="nearest",
                               extent=(-1, 1, -1, 1))
-            plot.axes[g.index, h_index], plot.images[g.index, h_index] = ax, image
+            plot.axes[G.index(g), h_index], plot.images[G.index(g), h_index] = ax, image
             source = (g.inverse() * source_group[h_index]).label if source_group is not None else "e"
-            plot.tags[g.index, h_index] = source
+            plot.tags[G.index(g), h_index] = source
             corner = spatial_transform(g).transform(np.array(TAG_CORNER) * 0.999)
             ax.text(*corner, math_label(source), ha="center", va="center", fontsize=fontsize - 3, zorder=5,
                     clip_on=False, bbox={"boxstyle": "round,pad=0.12", "facecolor": "white",
                                          "edgecolor": FRAME_COLOR, "linewidth": 0.6})
             ax.set_xlim(-1.12, 1.12)
             ax.set_ylim(-1.12, 1.12)
-        y = 1 - (top + (g.index + 0.5) * cell_size) / height
-        figure.text((left - 0.12) / width, y, f"$L_{{{g.label}}}\\psi$" if g.index else "$\\psi$",
+        y = 1 - (top + (G.index(g) + 0.5) * cell_size) / height
+        figure.text((left - 0.12) / width, y, f"$L_{{{g.label}}}\\psi$" if g != G.identity else "$\\psi$",
                     ha="right", va="center", fontsize=fontsize)
     for h_index in range(in_order):
         name = source_group[h_index].label if source_group is not None else "e"

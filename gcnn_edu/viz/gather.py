@@ -77,7 +77,7 @@ class GatherPlot:
 
 def plot_gather(group: str | PointGroup | PlaneGroup = "p4", *, out_channels: int = 2, in_channels: int = 1,
                 kernel_size: int = 3, lifting: bool = False, fontsize: float = 8.5) -> GatherPlot:
-    """Draw the gather of a small layer on ``group`` ('p4' or 'p4m'; pass it explicitly).
+    """Draw the gather of a small layer on ``group`` (any of the ten, e.g. 'p4' or 'cmm'; pass it explicitly).
 
     The layer is a group convolution (|H_in| = |H|), or with ``lifting=True`` a lifting layer
     (|H_in| = 1). Left: the weight (C_out, C_in, |H_in|, k, k), each entry numbered by its place

@@ -1,7 +1,8 @@
 """The lifting correlation at work, animated: one filter, |H| transformed copies, |H| output planes.
 
-The first layer of a G-CNN lifts a planar image x to a function on p4 (or p4m) by correlating
-it with every transformed copy of one filter ψ (Cohen & Welling 2016, eq. 10):
+The first layer of a G-CNN lifts a planar image x to a function on a plane group (p4, p4m,
+or any of the ten, ``group=``) by correlating it with every transformed copy of one filter ψ
+(Cohen & Welling 2016, eq. 10):
 
     [x ⋆ ψ](g) = Σ_y x(y) ψ(g^-1 y),   i.e. the plane at h is x correlated with L_h ψ.
 
@@ -9,8 +10,9 @@ The animation shows it in two acts:
 
 1. for each h in H in turn, the filter L_h ψ (drawn above the digit) slides down the digit,
    and the plane at node h of the Cayley graph fills row by row with x ⋆ L_h ψ;
-2. the digit turns by r, and the filled planes move along the red arrows and turn: the lifting
-   of r x is L_r of the lifting of x, rolled and turned, not recomputed.
+2. the digit turns by r (or, on a group without r, is moved by its first generator g), and the
+   filled planes move along the g-edges and turn: the lifting of g x is L_g of the lifting of x,
+   rolled and turned, not recomputed.
 
     animate_lifting(digit, psi, "p4", padding=2, path="lifting.gif")
 
@@ -26,8 +28,8 @@ import torch
 from matplotlib.patches import ConnectionPatch, Rectangle
 
 from .. import fast
-from ..functions import act_on_group
-from ..groups import PlaneGroup, PointGroup, point_group, r
+from ..functions import act_on_group, act_on_plane
+from ..groups import PlaneGroup, PointGroup, PointGroupElement, point_group, r, resolve_group
 from .animation import _Animation, _move_group_patches, _move_planar_patch, _power
 from .cayley import EDGE_RULE
 from .plot import CMAP, PATCH, plot_group_function, plot_planar_function
@@ -43,8 +45,8 @@ class LiftingAnimation(_Animation):
 
     def __init__(self, digit: torch.Tensor, bank: torch.Tensor, planes: torch.Tensor, turned: torch.Tensor,
                  group: PointGroup, padding: int, rows_per_frame: int, hold: int, frames_per_turn: int,
-                 fps: int, cmap, fontsize: float):
-        self.digit, self.bank, self.planes, self.turned = digit, bank, planes, turned
+                 fps: int, cmap, fontsize: float, g: PointGroupElement = r):
+        self.digit, self.bank, self.planes, self.turned, self.g = digit, bank, planes, turned, g
         self.group, self.padding, self.fps = group, padding, fps
         self.kernel_size = bank.shape[-1]
         height = planes.shape[-2]
@@ -60,7 +62,7 @@ class LiftingAnimation(_Animation):
         frames += [("turn", 1.0, 0)] * hold
         self.frames = frames
 
-        self.figure = plt.figure(figsize=(9.6, 5.0) if group.order == 4 else (10.8, 6.0))
+        self.figure = plt.figure(figsize=(10.8, 6.0) if group.has_mirrors else (9.6, 5.0))
         grid = self.figure.add_gridspec(2, 2, width_ratios=(1.0, 1.7), height_ratios=(0.9, 2.0), left=0.01,
                                         right=0.99, bottom=0.07, top=0.86, wspace=0.05, hspace=0.12)
         self.filter_ax = self.figure.add_subplot(grid[0, 0])
@@ -82,7 +84,7 @@ class LiftingAnimation(_Animation):
         self.pixel = pixel
         both = torch.stack([planes, turned])
         self.low, self.high = float(both.min()), float(both.max())
-        self.graph = plot_group_function(planes, ax=self.graph_ax, cmap=cmap, vmin=self.low, vmax=self.high,
+        self.graph = plot_group_function(planes, group, ax=self.graph_ax, cmap=cmap, vmin=self.low, vmax=self.high,
                                          fontsize=fontsize, legend=group.has_mirrors)
         self.arrow = ConnectionPatch((PATCH * 1.1, 0), (0, 0), coordsA=self.filter_ax.transData,
                                      coordsB=self.graph_ax.transData, arrowstyle="-|>", mutation_scale=16,
@@ -127,51 +129,67 @@ class LiftingAnimation(_Animation):
         elif kind == "full":
             self.graph.show(self.planes)
             self.digit_label.set_text("digit $x$")
-            self.title.set_text(f"$x \\star \\psi$: a function on {'p4' if G.order == 4 else 'p4m'}, "
+            self.title.set_text(f"$x \\star \\psi$: a function on {resolve_group(G).name}, "
                                 f"one plane per element, {G.order} filters from one")
         else:
-            t = a
-            _move_planar_patch(self.digit_plot, r, self.digit, torch.rot90(self.digit, 1, dims=(0, 1)), t)
-            _move_group_patches(self.graph, r, self.planes, self.turned, t)
-            self.digit_label.set_text(f"digit ${_power('r', int(t >= 1))}x$")
-            self.title.set_text("turn the digit by $r$: $(rx) \\star \\psi = L_r(x \\star \\psi)$, "
+            t, g = a, self.g.label
+            verb = "turn" if self.g.is_rotation else "flip"
+            _move_planar_patch(self.digit_plot, self.g, self.digit, act_on_plane(self.g, self.digit), t)
+            _move_group_patches(self.graph, self.g, self.planes, self.turned, t)
+            self.digit_label.set_text(f"digit ${_power(g, int(t >= 1))}x$")
+            self.title.set_text(f"{verb} the digit by ${g}$: $({g}x) \\star \\psi = L_{{{g}}}(x \\star \\psi)$, "
                                 "the planes arrive rolled and turned" if t >= 1 else
-                                "turn the digit by $r$ ...")
+                                f"{verb} the digit by ${g}$ ...")
 
 
 @torch.no_grad()
 def lifting_animation(digit, psi, group: str | PointGroup | PlaneGroup = "p4", *, padding: int = 0,
                       rows_per_frame: int = 3, hold: int = 30, frames_per_turn: int = 18, fps: int = 20,
-                      cmap=CMAP, fontsize: float = 12) -> LiftingAnimation:
+                      cmap=CMAP, fontsize: float = 12, g: PointGroupElement | None = None) -> LiftingAnimation:
     """The animation of ``animate_lifting``, not yet saved (see there for the arguments)."""
     digit = _check_square(digit, "digit")
     psi = _check_square(psi, "psi")
     G = point_group(group)
+    g = _moving_element(G, g)
     weight = psi[None, None, None]  # (C_out, C_in, |H_in| = 1, k, k)
     bank = fast.transform_filter(weight, fast.channel_index(G.name, 1, 1, psi.shape[-1]), G.order)[:, 0]
     planes = fast.lifting_correlation(digit[None, None], weight, G.name, padding=padding)[0, 0]
-    turned = fast.lifting_correlation(torch.rot90(digit, 1, dims=(0, 1))[None, None], weight, G.name,
-                                      padding=padding)[0, 0]
-    if not torch.allclose(turned, act_on_group(r, planes), atol=1e-5 * max(float(planes.abs().max()), 1e-12)):
-        raise AssertionError("the lifting correlation should satisfy (r x) * psi = L_r (x * psi)")  # pragma: no cover
+    turned = fast.lifting_correlation(act_on_plane(g, digit)[None, None], weight, G.name, padding=padding)[0, 0]
+    if not torch.allclose(turned, act_on_group(g, planes, G), atol=1e-5 * max(float(planes.abs().max()), 1e-12)):
+        raise AssertionError("the lifting correlation should satisfy (g x) * psi = L_g (x * psi)")  # pragma: no cover
     return LiftingAnimation(digit, bank, planes, turned, G, padding, rows_per_frame, hold, frames_per_turn, fps,
-                            cmap, fontsize)
+                            cmap, fontsize, g)
+
+
+def _moving_element(G: PointGroup, g) -> PointGroupElement:
+    """The element the digit is moved by in the second act: ``g``, by default r where G has it,
+    else G's first generator."""
+    if g is None:
+        if r in G:
+            return r
+        if not G.generators:
+            raise ValueError(f"{resolve_group(G).name} has no element but e to move the digit by: the lifting "
+                             "onto p1 is a planar correlation; animate a group with rotations or mirrors")
+        return G.generators[0]
+    return G.check_member(g)
 
 
 def animate_lifting(digit, psi, group: str | PointGroup | PlaneGroup = "p4", *, padding: int = 0, path=None,
                     rows_per_frame: int = 3, hold: int = 30, frames_per_turn: int = 18, fps: int = 20, cmap=CMAP,
-                    fontsize: float = 12, dpi: float | None = None) -> LiftingAnimation:
+                    fontsize: float = 12, dpi: float | None = None, g: PointGroupElement | None = None
+                    ) -> LiftingAnimation:
     """Animate the lifting correlation of a digit (H, W), H == W, with a planar filter ψ (k, k).
 
-    For each element h of the point group of ``group`` ('p4' or 'p4m', pass it explicitly),
-    L_h ψ slides down the digit (``rows_per_frame`` output rows per frame) and fills the plane at
-    node h; then the digit turns by r and the planes move to where L_r puts them. ``padding``
+    For each element h of the point group of ``group`` (any of the ten plane groups but p1,
+    pass it explicitly), L_h ψ slides down the digit (``rows_per_frame`` output rows per frame)
+    and fills the plane at node h; then the digit is moved by ``g`` (by default r, or the
+    group's first generator where it has no r) and the planes move to where L_g puts them. ``padding``
     is the layer's zero padding. With ``path`` (.gif; .mp4 where ffmpeg exists) the animation
     is saved there. Returns the LiftingAnimation: ``.graph`` is the GroupFunctionPlot of the
     planes, ``.filter_plot`` the filter drawn, ``.planes`` the fast path's x ⋆ ψ.
     """
     movie = lifting_animation(digit, psi, group, padding=padding, rows_per_frame=rows_per_frame, hold=hold,
-                              frames_per_turn=frames_per_turn, fps=fps, cmap=cmap, fontsize=fontsize)
+                              frames_per_turn=frames_per_turn, fps=fps, cmap=cmap, fontsize=fontsize, g=g)
     if path is not None:
         movie.save(path, dpi=dpi)
     return movie

@@ -1,14 +1,21 @@
-"""Draw functions on p4 and p4m the way the paper does: one image patch per group element,
-placed at its node of the Cayley graph, with red arrows for r and blue lines for m.
+"""Draw functions on the ten plane groups the way the paper draws p4 and p4m: one image patch
+per point-group element, placed at its node of the Cayley graph, with red arrows for r, orange
+dashed arrows for r^2 and blue lines for the mirrors (:mod:`gcnn_edu.viz.cayley`).
 
-A function f on p4 is a stack of four planar patches f(h), h in C4 (shape (4, H, W)); on
-p4m eight, h in D4 (shape (8, H, W)). The left action [L_g f](h) = spatial_g(f(g^-1 h))
+A function f on the plane group of H is a stack of |H| planar patches f(h), h in H, in H's
+local index order (shape (|H|, H, W)): four for p4, pmm or cmm, eight for p4m, two for p2,
+pm_u, pm_v, cm_main or cm_anti, one for p1. The left action [L_g f](h) = spatial_g(f(g^-1 h))
 moves the patch at h to the node g h and transforms it there, so the picture of L_g f is
 the picture of f with every patch carried one edge along and turned (or flipped) on the way.
 
-    plot_group_function(f)        f of shape (|H|, H, W), or (N, C, |H|, H, W) with batch=, channel=
-    plot_planar_function(x)       a planar map (H, W) in the same style, for side-by-side figures
-    draw_cayley_graph(group)      the bare Cayley graph: labelled nodes and coloured edges
+Since the size of the group axis does not tell the group (pmm, cmm and p4 all have four
+elements), every function here takes ``group=`` (a name such as 'pmm' or a group object,
+read by :func:`gcnn_edu.groups.resolve_group`). Left out, a group axis of size 4 or 8 is read
+as p4 or p4m, the one documented legacy default (:func:`gcnn_edu.functions.legacy_group`).
+
+    plot_group_function(f, group="pmm")   f of shape (|H|, H, W), or (N, C, |H|, H, W) with batch=, channel=
+    plot_planar_function(x)               a planar map (H, W) in the same style, for side-by-side figures
+    draw_cayley_graph(group)              the bare Cayley graph: labelled nodes and coloured edges
 
 The edges are those of left multiplication, h -> g h (see :mod:`gcnn_edu.viz.cayley`); the
 mirrored nodes carry both names, e.g. "mr = r^3m". Colour is never the only cue: with
@@ -34,13 +41,14 @@ from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.transforms import Affine2D
 
-from ..groups import PlaneGroup, PointGroup, PointGroupElement, point_group
+from ..functions import legacy_group
+from ..groups import D4, PlaneGroup, PointGroup, PointGroupElement, point_group, resolve_group
 from .cayley import (
-    GENERATOR_COLORS,
     INNER_RADIUS,
     OUTER_RADIUS,
     cayley_layout,
     edge_point,
+    edge_style,
     math_label,
     node_label,
     right_reading,
@@ -70,12 +78,17 @@ TAG_CORNER = (-1.0, 1.0)  # a patch's tag sits on its top-left corner (in the pa
 
 def group_function(f, group: str | PointGroup | PlaneGroup | None = None, *,
                    batch: int | None = None, channel: int | None = None) -> torch.Tensor:
-    """The function on p4 / p4m to draw, as a float tensor (|H|, H, W).
+    """The function on ``group`` to draw, as a float tensor (|H|, H, W).
 
     ``f`` is (|H|, H, W), or a feature map (N, C, |H|, H, W) from which ``batch`` and
-    ``channel`` pick one (an axis of size 1 needs no choice). |H| must be 4 (p4) or 8 (p4m),
-    and match ``group`` when one is given.
+    ``channel`` pick one (an axis of size 1 needs no choice). |H| must be the order of
+    ``group``; without a group it must be 4 (p4) or 8 (p4m), the legacy default.
     """
+    return _function_and_group(f, group, batch, channel)[0]
+
+
+def _function_and_group(f, group, batch, channel) -> tuple[torch.Tensor, PointGroup]:
+    """group_function's tensor and the point group it lives on (``group``, or the legacy default)."""
     f = _as_tensor(f, "f")
     if f.dim() == 5:
         f = _choose(f, batch, channel, "(N, C, |H|, H, W)")
@@ -83,19 +96,26 @@ def group_function(f, group: str | PointGroup | PlaneGroup | None = None, *,
         _no_choice(batch, channel, f)
     else:
         raise ValueError(
-            f"expected a function on p4 or p4m of shape (|H|, H, W), or a feature map (N, C, |H|, H, W) "
+            f"expected a function on a group of shape (|H|, H, W), or a feature map (N, C, |H|, H, W) "
             f"with batch= and channel=, got shape {tuple(f.shape)}"
         )
     size = f.shape[0]
-    expected = (point_group(group).order,) if group is not None else (4, 8)
-    if size not in expected:
-        wanted = " or ".join(f"{n} ({'p4' if n == 4 else 'p4m'})" for n in expected)
+    if group is None:
+        if size == 1:
+            raise ValueError(f"a group axis of size 1 in shape {tuple(f.shape)} is a planar map: draw it with "
+                             "plot_planar_function, or pass group='p1' to draw it on the Cayley graph of C1")
+        try:
+            return f, legacy_group(size).point_group
+        except ValueError as error:
+            raise ValueError(f"cannot tell the group of shape {tuple(f.shape)} from its group axis: {error}") from None
+    H = point_group(group)
+    if size != H.order:
+        name = resolve_group(H).name
         raise ValueError(
-            f"the group axis of a function on p4 has size 4 and on p4m size 8: expected {wanted}, "
-            f"got size {size} in shape {tuple(f.shape)}"
-            + (": a planar map goes to plot_planar_function" if size == 1 else "")
+            f"the group axis of a function on {name} has size {H.order}: expected {H.order} ({name}), "
+            f"got size {size} in shape {tuple(f.shape)}: pass the group the map lives on"
         )
-    return f
+    return f, H
 
 
 def planar_function(x, *, batch: int | None = None, channel: int | None = None) -> torch.Tensor:
@@ -107,7 +127,7 @@ def planar_function(x, *, batch: int | None = None, channel: int | None = None) 
     if x.dim() == 2:
         _no_choice(batch, channel, x)
         return x
-    hint = ": a function on p4/p4m goes to plot_group_function" if x.dim() in (3, 5) else ""
+    hint = ": a function on a group goes to plot_group_function" if x.dim() in (3, 5) else ""
     raise ValueError(
         f"expected a planar map (H, W), or a feature map (N, C, H, W) with batch= and channel=, "
         f"got shape {tuple(x.shape)}{hint}"
@@ -209,7 +229,7 @@ class _Patch:
         return np.allclose(self.placement.get_matrix()[:2, :2], np.eye(2))
 
 
-# ----------------------------------------------------------------------------- functions on p4 / p4m
+# ----------------------------------------------------------------------------- functions on a group
 
 
 @dataclass
@@ -220,7 +240,7 @@ class GroupFunctionPlot:
     group: PointGroup
     layout: dict[int, np.ndarray]
     norm: Normalize
-    patches: list[_Patch] = field(default_factory=list)  # patches[i] starts at node i
+    patches: list[_Patch] = field(default_factory=list)  # patches[i] starts at node i (local index i)
     edges: list = field(default_factory=list)  # the edge artists (arrows and lines)
 
     @property
@@ -263,31 +283,43 @@ class GroupFunctionPlot:
 def plot_group_function(f, group: str | PointGroup | PlaneGroup | None = None, *, batch: int | None = None,
                         channel: int | None = None, ax=None, cmap=CMAP, vmin: float | None = None,
                         vmax: float | None = None, title: str | None = None, fontsize: float = 13,
-                        legend: bool = False, tags=None, tag_size: float = 8) -> GroupFunctionPlot:
-    """Draw f on the Cayley graph of C4 (|H| = 4) or D4 (|H| = 8): the patch f(h) at node h.
+                        legend: bool = False, tags=None, tag_size: float = 8, ghosts: bool = False
+                        ) -> GroupFunctionPlot:
+    """Draw f, a function on ``group``, on its Cayley graph: the patch f(h) at node h.
 
-    Rotation edges h -> r h are red arrows, mirror edges h <-> m h blue lines (left
-    multiplication: the edge labelled g runs from h to g h). The colour scale is shared by all
+    ``group`` is any of the ten ('p4', 'pmm', 'cm_main', ... or a group object); left out,
+    a group axis of size 4 or 8 is read as p4 or p4m (:func:`gcnn_edu.functions.legacy_group`),
+    and any other size must be named. f(h) is f[..., H.index(h), :, :], drawn at h's place in
+    the D4 picture. Quarter-turn edges h -> r h are red arrows, half-turn edges h -> r^2 h
+    orange dashed arrows, mirror edges h <-> s h blue lines (left multiplication: the edge
+    labelled g runs from h to g h). The colour scale is shared by all
     patches (``vmin``/``vmax``, by default the range of f), so equal values look equal
     everywhere; pass the same limits to plots that are compared.
 
     ``tags`` puts a second cue besides colour on every patch: ``True`` tags the patch at h
     with h's name, a list of |H| strings (math text without $) tags the patch at node h with
     ``tags[h]``; for L_g f, tagging node h with g^-1 h names where each patch came from.
+
+    With ``ghosts=True`` the places of the elements of D4 outside the group are marked by faint
+    dotted squares and the whole D4 picture is in frame, so plots of different groups side by
+    side share one scale.
     """
-    f = group_function(f, group, batch=batch, channel=channel)
-    group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
-    ax = ax if ax is not None else _new_axes(group)
+    f, group = _function_and_group(f, group, batch, channel)
+    ax = ax if ax is not None else _new_axes(D4 if ghosts else group)
+    if ghosts:
+        _draw_ghosts(ax, group, PATCH, "square")
     norm = _norm(f, vmin, vmax)
     plot = GroupFunctionPlot(ax, group, cayley_layout(group), norm)
     plot.edges = _draw_edges(ax, group, clearance=PATCH, shape="square")
     tags = _tags(tags, group)
-    plot.patches = [_Patch(ax, f[h.index].numpy(), PATCH, norm, cmap, tag=None if tags is None else tags[h.index],
-                           tag_size=tag_size) for h in group]
+    plot.patches = [_Patch(ax, f[i].numpy(), PATCH, norm, cmap, tag=None if tags is None else tags[i],
+                           tag_size=tag_size) for i in range(group.order)]
     plot.show(f)
     _draw_labels(ax, group, offset=PATCH, fontsize=fontsize)
-    # room for the patches, and for the labels outside the outer ring of D4 (two lines left and right)
-    _finish(ax, group, title, fontsize, legend, reach=PATCH + (0.1 if group.order == 4 else 0.72))
+    # room for the patches, and for the labels outside the outer ring (two lines left and right)
+    frame = D4 if ghosts else group
+    _finish(ax, frame, title, fontsize, legend, reach=PATCH + (0.72 if frame.has_mirrors else 0.1),
+            handles=generator_legend(group) if legend else [])
     return plot
 
 
@@ -347,22 +379,49 @@ def plot_planar_function(x, *, batch: int | None = None, channel: int | None = N
 
 
 def draw_cayley_graph(group: str | PointGroup | PlaneGroup = "p4", ax=None, title: str | None = None,
-                      fontsize: float = 14, legend: bool = True) -> plt.Axes:
-    """Draw the Cayley graph of C4 or D4: labelled nodes, red r-arrows, blue m-lines."""
+                      fontsize: float = 14, legend: bool = True, ghosts: bool = False) -> plt.Axes:
+    """Draw the Cayley graph of any of the ten subgroups of D4: labelled nodes at their places in
+    the D4 picture, red r-arrows, orange dashed r^2-arrows, blue mirror lines.
+
+    With ``ghosts=True`` the places of the elements of D4 outside the group are marked by faint
+    dotted circles, so the graph reads as the D4 picture with those nodes removed.
+    """
     group = point_group(group)
     ax = ax if ax is not None else _new_axes(group)
     radius = 0.27
+    if ghosts:
+        _draw_ghosts(ax, group, radius, "circle")
     _draw_edges(ax, group, clearance=radius, shape="circle")
-    for h, (x, y) in cayley_layout(group).items():
+    for i, (x, y) in cayley_layout(group).items():
         ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor=FRAME_COLOR, linewidth=1.5, zorder=3))
-        element = group[h]
+        element = group[i]
         size = fontsize * (0.8 if element.label.startswith("mr") else 1.0)  # mr^k is the widest
         ax.text(x, y, math_label(element.label), ha="center", va="center", fontsize=size, zorder=4)
         if right_reading(element) != element.label:  # the mirror-on-the-right name, just outside the node
             _outside_text(ax, np.array([x, y]), radius + 0.04, f"$= {right_reading(element)}$", fontsize * 0.8,
                           color="#555555")
-    _finish(ax, group, title, fontsize, legend, reach=radius + (0.12 if group.order == 4 else 0.5))
+    frame = D4 if ghosts else group  # with the ghosts, the whole D4 picture is in frame
+    _finish(ax, frame, title, fontsize, legend, reach=radius + (0.5 if frame.has_mirrors else 0.12),
+            handles=generator_legend(group) if legend else [])
     return ax
+
+
+GHOST_COLOR = "#b0b0b0"
+
+
+def _draw_ghosts(ax, group: PointGroup, size: float, shape: str) -> list:
+    """Faint dotted circles (or squares) where the elements of D4 outside ``group`` sit."""
+    artists = []
+    for h in D4:
+        if h in group:
+            continue
+        x, y = cayley_layout(D4)[h.index]
+        style = {"fill": False, "edgecolor": GHOST_COLOR, "linestyle": ":", "linewidth": 1.2, "zorder": 1,
+                 "gid": f"ghost {h.label}"}
+        ghost = Circle((x, y), size, **style) if shape == "circle" else Rectangle((x - size, y - size), 2 * size,
+                                                                                  2 * size, **style)
+        artists.append(ax.add_patch(ghost))
+    return artists
 
 
 def _outside_text(ax, position: np.ndarray, offset: float, text: str, fontsize: float, **kwargs) -> Text:
@@ -378,7 +437,7 @@ def _outside_text(ax, position: np.ndarray, offset: float, text: str, fontsize: 
 
 
 def _new_axes(group: PointGroup) -> plt.Axes:
-    side = 3.4 if group.order == 4 else 5.2
+    side = 5.2 if group.has_mirrors else 3.4
     return plt.subplots(figsize=(side, side))[1]
 
 
@@ -391,7 +450,9 @@ def _norm(f: torch.Tensor, vmin, vmax) -> Normalize:
 
 
 def _draw_edges(ax, group: PointGroup, clearance: float, shape: str) -> list:
-    """Red arrows along the rings for r; one blue line per pair {h, m h} for m. Returns the artists.
+    """The edges of every generator in its style (:func:`gcnn_edu.viz.cayley.edge_style`): an
+    arrow along the ring for each rotation edge h -> g h (red for r, orange dashed for r^2), and
+    one blue line per pair {h, s h} for a mirror s. Returns the artists.
 
     They are drawn above the patches (zorder 3.5): at rest they stop short of every patch, and
     while patches move along them (``GroupFunctionPlot.edges_in_flight``) they stay visible.
@@ -406,18 +467,19 @@ def _draw_edges(ax, group: PointGroup, clearance: float, shape: str) -> list:
         return distance > clearance + gap
 
     for g in group.generators:
+        style = edge_style(g)
         for h in group:
-            if g.j and h.j:  # m h -> h is the same line as h -> m h
+            if not style.directed and h.j:  # s h -> h is the same line as h -> s h (exactly one of them has j = 0)
                 continue
-            points = edge_point(h, g, np.linspace(0, 1, 120))
-            points = points[clear(points, h.index) & clear(points, (g * h).index)]
-            color = GENERATOR_COLORS[g.label]
-            if g.j:
-                artists.append(ax.add_line(Line2D(*points[[0, -1]].T, color=color, linewidth=2.4,
+            points = edge_point(h, g, np.linspace(0, 1, 120 if g.k != 2 or g.j else 240))
+            points = points[clear(points, group.index(h)) & clear(points, group.index(g * h))]
+            if not style.directed:
+                artists.append(ax.add_line(Line2D(*points[[0, -1]].T, color=style.color, linewidth=2.4,
                                                   solid_capstyle="round", zorder=3.5)))
             else:
                 arrow = FancyArrowPatch(path=Path(points), arrowstyle="-|>,head_length=0.55,head_width=0.3",
-                                        mutation_scale=18, color=color, linewidth=2.2, zorder=3.5)
+                                        mutation_scale=18, color=style.color, linewidth=2.2, zorder=3.5,
+                                        linestyle=style.linestyle)
                 artists.append(ax.add_patch(arrow))
     return artists
 
@@ -440,24 +502,30 @@ def _draw_labels(ax, group: PointGroup, offset: float, fontsize: float) -> None:
 
 
 def generator_legend(group: str | PointGroup | PlaneGroup, fontsize: float = 11) -> list[Line2D]:
-    """Legend handles for the edges: a red arrow for r and (for D4) a blue line for m."""
-    handles = [Line2D([], [], color=GENERATOR_COLORS["r"], linewidth=2.2, marker=">", markersize=7,
-                      label=r"$r$: $h \to rh$")]  # left multiplication, as the edges are drawn
-    if point_group(group).has_mirrors:
-        handles.append(Line2D([], [], color=GENERATOR_COLORS["m"], linewidth=2.4, label=r"$m$: $h \to mh$"))
-    return handles
+    """Legend handles for the edges of the group's generators, in their styles: a red arrow for
+    r, an orange dashed arrow for r^2, a blue line for the mirror (m for D4). Empty for C1."""
+    handles = []
+    for g in point_group(group).generators:
+        style = edge_style(g)
+        marker = {"marker": ">", "markersize": 7} if style.directed else {}
+        handles.append(Line2D([], [], color=style.color, linewidth=2.4 if not style.directed else 2.2,
+                              linestyle=style.linestyle, label=f"${g.label}$: $h \\to {g.label}h$", **marker))
+    return handles  # left multiplication, as the edges are drawn
 
 
-def _finish(ax, group: PointGroup, title, fontsize, legend: bool, reach: float) -> None:
-    """Square limits ``reach`` beyond the outer ring (plus room for a legend underneath)."""
-    reach += INNER_RADIUS if group.order == 4 else OUTER_RADIUS
-    below = 0.4 if legend else 0.0  # room for the legend under the graph
+def _finish(ax, group: PointGroup, title, fontsize, legend: bool, reach: float, handles=None) -> None:
+    """Square limits ``reach`` beyond the outermost ring the group uses (plus room for a legend
+    underneath, of ``handles``, by default the group's generators)."""
+    reach += OUTER_RADIUS if group.has_mirrors else INNER_RADIUS
+    if handles is None:
+        handles = generator_legend(group) if legend else []
+    below = 0.4 if legend else 0.0  # room for the legend under the graph (kept for C1, so sheets line up)
     ax.set_xlim(-reach, reach)
     ax.set_ylim(-reach - below, reach)
     ax.set_aspect("equal")
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
-    if legend:
-        ax.legend(handles=generator_legend(group), loc="lower center", ncol=2, fontsize=fontsize - 2, frameon=False,
+    if handles:
+        ax.legend(handles=handles, loc="lower center", ncol=2, fontsize=fontsize - 2, frameon=False,
                   bbox_to_anchor=(0.5, 0.0), handlelength=1.8, columnspacing=2.0, borderaxespad=0.0)

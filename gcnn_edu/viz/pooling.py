@@ -1,15 +1,16 @@
 """What pooling keeps: group pooling, and p4m -> p4 coset pooling on the Cayley graph.
 
 * Group pooling takes, at every pixel, the max (or mean) over the patches of a function on
-  p4 / p4m. L_g permutes the patches and turns each, so the pooled map of L_g f is the pooled
-  map of f turned by g: it still turns with the input, but there is no group axis left to roll.
+  any of the ten plane groups (``group=``; p4 and p4m in the figures). L_g permutes the
+  patches and turns each, so the pooled map of L_g f is the pooled map of f turned by g: it
+  still turns with the input, but there is no group axis left to roll.
 * Coset pooling pools p4m down to p4 over the left cosets r^k {e, m} = {r^k, r^k m}. L_s with s
   in C4 maps a left coset onto a left coset, s r^k {e, m} = (s r^k){e, m}, so the pooled map
   is a function on p4. Pairing channel k with channel 4 + k pools {r^k, m r^k} = {e, m} r^k
   instead (a right coset: exactly the blue m-edges of the left-multiplication Cayley graph,
   which is why it is tempting), and L_r splits those pairs: r {r^k, m r^k} = {r^(k+1), m r^(k-1)}.
 
-    plot_group_pooling(f, "p4")    f and L_r f on the Cayley graph, and their pooled maps
+    plot_group_pooling(f, "p4")    f and L_g f on the Cayley graph, and their pooled maps
     plot_coset_pooling()           the two pairings on the Cayley graph of D4, before and after L_r
 """
 
@@ -50,17 +51,21 @@ class GroupPoolingPlot:
     pooled: list[PlanarFunctionPlot]
 
 
-def plot_group_pooling(f, group: str | PointGroup | PlaneGroup = "p4", g: PointGroupElement = r, *,
+def plot_group_pooling(f, group: str | PointGroup | PlaneGroup = "p4", g: PointGroupElement | None = None, *,
                        mode: str = "max", cmap=CMAP, fontsize: float = 12) -> GroupPoolingPlot:
     """Draw f and L_g f (a function on ``group``, (|H|, H, W)) with their group-pooled maps.
+
+    ``g`` is an element of the group, by default r where the group has it, else its first generator.
 
     Top row: f on the Cayley graph, then pool(f) = max over h of f(h) (``nn.group_pool``).
     Bottom row: L_g f, then pool(L_g f), which is g turning pool(f): the same planar map, turned.
     """
     G = point_group(group)
     f = group_function(f, G)
+    if g is None:
+        g = r if r in G else G.generators[0] if G.generators else G.identity
     G.check_member(g)
-    moved = act_on_group(g, f)
+    moved = act_on_group(g, f, G)
     pooled = [group_pool(x[None, None], mode)[0, 0] for x in (f, moved)]
     scale = {"vmin": float(f.min()), "vmax": float(f.max())}
     figure = plt.figure(figsize=(8.4, 8.2))
@@ -143,8 +148,8 @@ def plot_coset_pooling(f=None, *, fontsize: float = 12, seed: int = 0) -> CosetP
             plot.axes[column, row] = ax
             plot.colours[column, row] = dict(colouring)
         pooled = _pool_pairs(f, pairs)
-        moved = _pool_pairs(act_on_group(r, f), pairs)
-        plot.errors[name] = float((moved - act_on_group(r, pooled)).abs().max())
+        moved = _pool_pairs(act_on_group(r, f, "p4m"), pairs)
+        plot.errors[name] = float((moved - act_on_group(r, pooled, "p4")).abs().max())
         mixed = sum(len({after[a], after[b]}) > 1 for a, b in pairs)
         verdict = ("every pair keeps one colour: pooling commutes with $L_r$" if mixed == 0 else
                    f"{mixed} of 4 pairs now hold two colours: pooling mixes pairs")
