@@ -149,6 +149,14 @@ def _subgroup_cayley_graphs(path):
                              "groups on the square lattice)", panel=3.6), path)
 
 
+@figure("subgroup_lattice.png", "the Hasse diagram of the subgroups of D4: a line joins H below to K above "
+        "where H is a subgroup of K of index 2")
+def _subgroup_lattice(path):
+    from .viz import draw_subgroup_lattice
+
+    _save(draw_subgroup_lattice().figure, path)
+
+
 @figure("plane_group_functions.png", "a function on each of the ten plane groups: one coloured, tagged F per "
         "point-group element, at its node of the group's Cayley graph")
 def _plane_group_functions(path):
