@@ -142,8 +142,9 @@ def test_model_compiles_in_one_graph_and_agrees(name, mode):
     torch.testing.assert_close(run(compiled, x, mode), expected, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["train", "no_grad"])
-def test_p4cnn_compiles_with_aot_eager(mode):
+def test_p4mcnn_compiles_with_aot_eager(mode):
     """Backend aot_eager on one G-CNN, with autograd in train mode: forward and weight gradients."""
     model, x = build_model("p4mcnn"), digits()
     compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
@@ -182,6 +183,7 @@ def test_layer_torch_export_agrees(name, training):
     torch.testing.assert_close(program.module()(x), expected, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_model_torch_export_agrees(name):
     """Eval mode, with a dynamic batch dimension: batch 1 and 5 from one exported program."""
@@ -465,6 +467,7 @@ LOADER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_saved_modules_load_and_run_without_gcnn_edu(tmp_path):
     """torch.export .pt2 files of the exported plain module and of the model itself, and the
     plain module pickled whole by torch.save, run in a fresh isolated interpreter (python -I)
