@@ -25,23 +25,41 @@ from ._validation import check_correlation_input
 from .functions import act_on_group, act_on_plane
 from .groups import point_group
 
-__all__ = ["filter_index", "channel_index", "transform_filter", "lifting_correlation", "group_correlation"]
+__all__ = ["filter_index", "channel_index", "bias_index", "transform_filter", "transform_bias",
+           "correlate", "lifting_correlation", "group_correlation"]
+
+
+def filter_index(group: str, in_order: int, kernel_size: int) -> torch.Tensor:
+    """index[g, h, u, v] = position in a filter (|H_in|, k, k), flattened, of the entry that
+    L_g moves to (h, u, v). Shape (|G|, |H_in|, k, k); |H_in| = 1 lifts a planar filter.
+
+    A new tensor on every call: editing it cannot change the index of any layer."""
+    return _filter_index(group, in_order, kernel_size).clone()
+
+
+def channel_index(group: str, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
+    """The flat gather index over a weight row (C_in, |H_in|, k, k), for all C_in at once:
+    entry [g, i, h, u, v] = i |H_in| k^2 + index[g, h, u, v]; shape (|G| C_in |H_in| k^2,).
+
+    A new tensor on every call, so every layer owns its index."""
+    return _channel_index(group, in_order, in_channels, kernel_size).clone()
+
+
+def bias_index(out_channels: int, group_order: int) -> torch.Tensor:
+    """bias_index[o |G| + g] = o: the bias of output channel o, shared by its |G| planes."""
+    return torch.arange(out_channels).repeat_interleave(group_order)
 
 
 @cache
-def filter_index(group: str, in_order: int, kernel_size: int) -> torch.Tensor:
-    """index[g, h, u, v] = position in a filter (|H_in|, k, k), flattened, of the entry that
-    L_g moves to (h, u, v). Shape (|G|, |H_in|, k, k); |H_in| = 1 lifts a planar filter."""
+def _filter_index(group, in_order, kernel_size):
     positions = torch.arange(in_order * kernel_size**2).view(in_order, kernel_size, kernel_size)
     move = act_on_plane if in_order == 1 else act_on_group
     return torch.stack([move(g, positions) for g in point_group(group)])
 
 
 @cache
-def channel_index(group: str, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
-    """The flat gather index over a weight row (C_in, |H_in|, k, k), for all C_in at once:
-    entry [g, i, h, u, v] = i |H_in| k^2 + index[g, h, u, v]; shape (|G| C_in |H_in| k^2,)."""
-    index = filter_index(group, in_order, kernel_size)
+def _channel_index(group, in_order, in_channels, kernel_size):
+    index = _filter_index(group, in_order, kernel_size)
     offsets = torch.arange(in_channels).view(1, -1, 1, 1, 1) * (in_order * kernel_size**2)
     return (offsets + index.unsqueeze(1)).flatten()
 
@@ -54,12 +72,19 @@ def transform_filter(weight: torch.Tensor, index: torch.Tensor, group_order: int
     return bank.view(c_out * group_order, c_in * in_order, k, k)
 
 
+def transform_bias(bias: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor | None:
+    """The bias of every bank channel (C_out |G|,): each output channel's bias repeated over the
+    group axis, gathered with a ``bias_index`` (one gather, whose backward sums the |G| copies)."""
+    return None if bias is None else bias.index_select(0, index)
+
+
 def correlate(x, bank, bank_bias, group_order: int, stride: int, padding: int, dilation: int):
     """One conv2d with a filter bank: fold the input's group axis into its channels
     (c |H_in| + h), unfold the output's (c |G| + g). ``bank_bias`` has one entry per bank
     channel (C_out |G|): a bias per output channel repeated over the group, or None."""
     out = F.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bank_bias, stride, padding, dilation)
-    return out.view(out.shape[0], -1, group_order, out.shape[-2], out.shape[-1])
+    # every size spelled out (no -1), so that an empty batch (N = 0) keeps its shape
+    return out.view(out.shape[0], bank.shape[0] // group_order, group_order, out.shape[-2], out.shape[-1])
 
 
 def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
@@ -77,7 +102,6 @@ def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1,
 def _correlate_with_index(x, weight, group, stride, padding, dilation, bias):
     c_out, c_in, in_order, k, _ = weight.shape
     order = point_group(group).order
-    index = channel_index(group, in_order, c_in, k).to(weight.device)
-    bank = transform_filter(weight, index, order)
-    bank_bias = None if bias is None else bias.repeat_interleave(order)
+    bank = transform_filter(weight, _channel_index(group, in_order, c_in, k).to(weight.device), order)
+    bank_bias = transform_bias(bias, bias_index(c_out, order).to(weight.device))
     return correlate(x, bank, bank_bias, order, stride, padding, dilation)

@@ -1,6 +1,8 @@
 """Lifting and group correlations: fast == didactic, gradients, equivariance, export, cache, errors."""
 
+import copy
 import itertools
+import pickle
 import warnings
 
 import pytest
@@ -226,42 +228,144 @@ def test_export_gives_identical_outputs(cls, group):
     assert torch.equal(conv(flat), layer(x).flatten(1, 2))
 
 
-def test_eval_cache_reused_and_invalidated():
-    layer = GroupConv2d(3, 4, 3, padding=1)
-    x = torch.randn(2, 3, 4, 6, 6)
-    layer.eval()
+# --- never stale: whatever changes the parameters, the output is a fresh computation's ----------
+
+
+def fresh_output(layer, x):
+    """What a newly built layer with the same parameters computes (train mode: no cache at all)."""
+    twin = type(layer)(layer.in_channels, layer.out_channels, layer.kernel_size, group=layer.group,
+                       stride=layer.stride, padding=layer.padding, bias=layer.bias is not None,
+                       device=layer.weight.device, dtype=layer.weight.dtype)
+    twin.load_state_dict({name: value.detach().clone() for name, value in layer.state_dict().items()})
     with torch.no_grad():
-        bank, _ = layer.transformed_weight()
-        assert layer.transformed_weight()[0] is bank  # reused
-        before = layer(x)
+        return twin(x)
+
+
+def eval_output(layer, x, mode="no_grad"):
+    context = torch.inference_mode() if mode == "inference_mode" else torch.no_grad()
+    with context:
+        return layer(x).clone()
+
+
+def _optimizer_step(layer):
     layer.train()
-    assert layer._cache is None  # train mode drops it
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    x = make_input(layer, 2, 7, 7, dtype=layer.weight.dtype)
+    torch.optim.SGD(layer.parameters(), lr=0.5).zero_grad()
     layer(x).square().mean().backward()
+    torch.optim.SGD(layer.parameters(), lr=0.5).step()
     layer.eval()
-    with torch.no_grad():
-        stale = layer.transformed_weight()[0]
-    optimizer.step()  # changes the weight in place
-    with torch.no_grad():
-        fresh = layer.transformed_weight()[0]
-        assert fresh is not stale and not torch.equal(fresh, stale)
-        after = layer(x)
-        layer.impl = "didactic"
-        torch.testing.assert_close(after, layer(x), rtol=1e-5, atol=1e-5)
-    assert not torch.equal(before, after)
 
 
-def test_eval_cache_not_used_when_weight_gradient_is_needed():
-    layer = LiftingConv2d(1, 2, 3).eval()
-    x = torch.randn(1, 1, 5, 5)
-    layer(x).sum().backward()  # grad enabled and weight requires grad: no detached cache
-    assert layer.weight.grad is not None and layer._cache is None
+def _numpy_view_edit(layer):
+    numpy_view = layer.weight.detach().numpy()  # shares memory; no version counter sees this
+    numpy_view *= -1.5
+
+
+def _reassign_parameters(layer):
+    layer.weight = torch.nn.Parameter(torch.randn_like(layer.weight))
+    layer.bias = torch.nn.Parameter(torch.randn_like(layer.bias))
+
+
+def _to_float64_and_back(layer):
+    layer.double()
+    with torch.no_grad():
+        layer.weight.add_(0.25)
+    layer.float()
+
+
+CHANGES = {
+    "optimizer step": _optimizer_step,
+    ".data mul_": lambda layer: layer.weight.data.mul_(2),
+    ".data[:] =": lambda layer: layer.weight.data.__setitem__(slice(None), 0.5),
+    "bias.data.fill_": lambda layer: layer.bias.data.fill_(3.0),
+    "shared NumPy memory": _numpy_view_edit,
+    "load_state_dict": lambda layer: layer.load_state_dict(
+        {"weight": torch.randn_like(layer.weight), "bias": torch.randn_like(layer.bias)}),
+    "re-assigned parameters": _reassign_parameters,
+    "in place under no_grad": lambda layer: torch.no_grad()(layer.weight.mul_)(-1),
+    ".to(float64), edit, back": _to_float64_and_back,
+    "one weight bit": lambda layer: layer.weight.data.view(-1)[7:8].view(torch.int32).add_(1),
+}
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("cls", LAYERS)
+def test_eval_output_is_never_stale(cls, change, mode):
+    torch.manual_seed(0)
+    layer = cls(3, 4, 3, group="p4m", padding=1).eval()
+    x = make_input(layer, 2, 7, 7, dtype=torch.float32)
+    before = eval_output(layer, x, mode)
+    eval_output(layer, x, mode)  # the second call would reuse a bank, if one were kept
+    CHANGES[change](layer)
+    after = eval_output(layer, x, mode)
+    assert not torch.equal(after, before), "the change should have changed the output"
+    assert torch.equal(after, fresh_output(layer, x))
+    assert torch.equal(layer.export()(x.flatten(1, 2) if x.dim() == 5 else x), after.flatten(1, 2))
+
+
+def test_functional_call_with_fresh_tensors_is_never_stale():
+    layer = GroupConv2d(3, 4, 3, padding=1).eval()
+    x = torch.randn(2, 3, 4, 6, 6)
     with torch.no_grad():
         layer(x)
-    assert layer._cache is not None
-    layer.load_state_dict({"weight": torch.zeros_like(layer.weight), "bias": torch.zeros_like(layer.bias)})
+        for seed in range(4):  # fresh tensors may land on the address a freed one had
+            torch.manual_seed(seed)
+            params = {"weight": torch.randn_like(layer.weight), "bias": torch.randn_like(layer.bias)}
+            out = torch.func.functional_call(layer, params, (x,))
+            expected = fast.group_correlation(x, params["weight"], "p4", padding=1, bias=params["bias"])
+            assert torch.equal(out, expected)
+        assert torch.equal(layer(x), fresh_output(layer, x))  # and the layer's own parameters again
+
+
+@pytest.mark.parametrize("copy_with", ["deepcopy", "pickle"])
+def test_copies_compute_from_their_own_parameters(copy_with):
+    layer = LiftingConv2d(1, 3, 3, group="p4m", padding=1).eval()
+    x = torch.randn(2, 1, 7, 7)
     with torch.no_grad():
-        assert layer(x).abs().max() == 0  # load_state_dict invalidated the cache
+        original = layer(x)
+    twin = copy.deepcopy(layer) if copy_with == "deepcopy" else pickle.loads(pickle.dumps(layer))
+    assert not twin._bank_cache  # copies carry no bank
+    with torch.no_grad():
+        assert torch.equal(twin(x), original)
+        twin.weight.data.neg_()
+        assert torch.equal(twin(x), fresh_output(twin, x))
+        assert torch.equal(layer(x), original)  # the original is untouched
+
+
+def test_eval_bank_is_reused_only_while_nothing_records_gradients():
+    layer = GroupConv2d(3, 4, 3, padding=1).eval()
+    x = torch.randn(2, 3, 4, 6, 6)
+    layer(x).sum().backward()  # eval mode, but gradients are recorded: no cache
+    assert layer.weight.grad is not None and not layer._bank_cache
+    with torch.no_grad():
+        layer(x)
+        bank = layer._bank()[0]
+        assert layer._bank()[0] is bank  # unchanged parameters: the bank is reused
+    layer.train()
+    assert not layer._bank_cache
+
+
+def test_layers_own_their_index_buffers():
+    first, second = GroupConv2d(2, 2, 3), GroupConv2d(2, 2, 3)
+    x = torch.randn(1, 2, 4, 5, 5)
+    expected = second(x)
+    first.filter_index.zero_()
+    fast.filter_index("p4", 4, 3).zero_()
+    fast.channel_index("p4", 4, 2, 3).zero_()
+    assert torch.equal(second(x), expected)
+    assert torch.equal(fast.group_correlation(x, second.weight, "p4", bias=second.bias), expected)
+
+
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+def test_empty_batch(cls, group):
+    layer = cls(3, 4, 3, group=group, padding=1)
+    x = make_input(layer, 0, 5, 5, dtype=torch.float32)
+    assert layer(x).shape == (0, 4, layer.group_order, 5, 5)
+    with torch.no_grad():
+        assert layer.eval()(x).shape == (0, 4, layer.group_order, 5, 5)
+        layer.impl = "didactic"
+        assert layer(x).shape == (0, 4, layer.group_order, 5, 5)
 
 
 # --- bad input, named at the layer's edge --------------------------------------------------------
@@ -335,4 +439,6 @@ def test_cuda_equivariance_and_eval_cache():
     x = torch.randn(2, 1, 9, 9, device="cuda")
     assert max(check_equivariance(net, x).values()) < 1e-4
     with torch.no_grad():
-        assert net[1].transformed_weight()[0] is net[1].transformed_weight()[0]
+        assert net[1]._bank()[0] is net[1]._bank()[0]  # the exact cache works on the GPU too
+        net[1].weight.data.mul_(2)
+        assert torch.equal(net[1](net[0](x)), fresh_output(net[1], net[0](x)))

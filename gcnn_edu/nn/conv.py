@@ -4,10 +4,12 @@ Both hold one weight of shape (C_out, C_in, |H_in|, k, k) and compute the G-corr
 :mod:`gcnn_edu.fast` (default) or :mod:`gcnn_edu.didactic` (``impl="didactic"``). The state
 dict is the same for both, so a trained layer can be re-run on the didactic path.
 
-In eval mode, when no gradient for the weight is asked for (``torch.no_grad()``,
-``torch.inference_mode()`` or a frozen weight), the transformed filter bank is computed
-once and reused until the weight or bias changes (an optimizer step, ``load_state_dict``)
-or the layer goes back to train mode; the layer then costs what a bare conv2d costs.
+The output is always what a fresh computation from the layer's current parameters gives. When no
+gradient is being recorded (eval mode under ``torch.no_grad()`` or ``torch.inference_mode()``), the
+transformed filter bank is kept and reused while the weight and bias are bit for bit the ones it
+was made from (see :mod:`gcnn_edu.nn._cache`); any change, however it was made, rebuilds it. Under
+``torch.compile``, ``torch.export`` and ``torch.jit.trace`` the cache is bypassed, so the traced
+graph reads the weight and gathers the bank itself.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import nn
 from .. import didactic, fast
 from .._validation import check_correlation_input, check_layer_arguments, check_sampling
 from ..groups import point_group
+from ._cache import BankCache
 
 __all__ = ["LiftingConv2d", "GroupConv2d"]
 
@@ -41,9 +44,12 @@ class _GroupCorrelation(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.in_order, kernel_size,
                                                kernel_size, **factory))
         self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        # each layer owns its index buffers (fast.channel_index returns a new tensor every call)
         index = fast.channel_index(group, self.in_order, in_channels, kernel_size)
         self.register_buffer("filter_index", index.to(device), persistent=False)
-        self._cache_key, self._cache = None, None
+        self.register_buffer("bias_index", fast.bias_index(out_channels, self.group_order).to(device),
+                             persistent=False)
+        self._bank_cache = BankCache()
         self._checked_signature = None
         self.reset_parameters()
 
@@ -65,24 +71,24 @@ class _GroupCorrelation(nn.Module):
             nn.init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def transformed_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The filter bank (C_out |G|, C_in |H_in|, k, k) and the bias repeated over the group axis,
-        reused in eval mode while the parameters are unchanged and need no gradient."""
-        weight, bias = self.weight, self.bias
-        needs_grad = torch.is_grad_enabled() and (weight.requires_grad or (bias is not None and bias.requires_grad))
-        cacheable = not self.training and not needs_grad
-        key = None
-        if cacheable:
-            key = (weight._version, weight.data_ptr(), weight.device, weight.dtype,
-                   None if bias is None else (bias._version, bias.data_ptr()), torch.is_inference_mode_enabled())
-            if key == self._cache_key:
-                return self._cache
+        """The filter bank (C_out |G|, C_in |H_in|, k, k) and the bias repeated over the group
+        axis (C_out |G|,), gathered from the current weight and bias."""
+        weight = self.weight
         bank = fast.transform_filter(weight, self.filter_index, self.group_order)
-        bank_bias = None if bias is None else bias.repeat_interleave(self.group_order)
-        self._cache_key, self._cache = (key, (bank, bank_bias)) if cacheable else (None, None)
-        return bank, bank_bias
+        return bank, fast.transform_bias(self.bias, self.bias_index)
+
+    def _bank(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``transformed_weight()``, reused from the exact cache where nothing records gradients."""
+        if torch.compiler.is_compiling() or torch.jit.is_tracing() or self.training or torch.is_grad_enabled():
+            return self.transformed_weight()
+        cached = self._bank_cache.lookup(self.weight, self.bias)
+        if cached is None:
+            cached = self.transformed_weight()
+            self._bank_cache.store(self.weight, self.bias, cached)
+        return cached
 
     def train(self, mode: bool = True):
-        self._cache_key, self._cache = None, None
+        self._bank_cache.clear()  # not needed for correctness; frees the memory of a bank no longer used
         return super().train(mode)
 
     def _check_input(self, x) -> None:
@@ -90,7 +96,8 @@ class _GroupCorrelation(nn.Module):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
         weight = self.weight
-        signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict)
+        signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict,
+                     self.kernel_size, self.stride, self.padding, self.dilation)
         if signature == self._checked_signature:
             return
         name = type(self).__name__
@@ -105,13 +112,13 @@ class _GroupCorrelation(nn.Module):
         if self.impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
             return correlation(x, self.weight, self.group, bias=self.bias, **options)
-        bank, bank_bias = self.transformed_weight()
+        bank, bank_bias = self._bank()
         return fast.correlate(x, bank, bank_bias, self.group_order, self.stride, self.padding, self.dilation)
 
     @torch.no_grad()
     def export(self) -> nn.Conv2d:
-        """A plain nn.Conv2d holding the filter bank: on the flattened layout (N, C_in |H_in|, H, W)
-        it returns this layer's output flattened to (N, C_out |G|, H', W')."""
+        """A plain nn.Conv2d holding the filter bank of the current parameters: on the flattened
+        layout (N, C_in |H_in|, H, W) it returns this layer's output flattened to (N, C_out |G|, H', W')."""
         conv = nn.Conv2d(self.in_channels * self.in_order, self.out_channels * self.group_order,
                          self.kernel_size, self.stride, self.padding, self.dilation,
                          bias=self.bias is not None, device=self.weight.device, dtype=self.weight.dtype)
