@@ -159,6 +159,7 @@ class _Writer:
     def __init__(self, names: dict[int, str]):
         self.names = names
         self.out: list[nn.Module] = []
+        self.moded: set[int] = set()  # modules that carry a mode of the model's (a copy, a batch norm)
         self.flat: _Flat | None = None
         self.planar = False
 
@@ -192,13 +193,23 @@ class _Writer:
             for child in layer_sequence(module):
                 self.write(child)
         elif self.flat is not None and isinstance(module, ELEMENTWISE):
-            self.out.append(copy.deepcopy(module))
+            self.out.append(self.copy(module))
         elif self.flat is not None and isinstance(module, nn.GroupNorm):
-            self.out.append(_flat_group_norm(module, self.flat.order))
+            self.out.append(self.moded_like(_flat_group_norm(module, self.flat.order), module))
         else:
             self.unflatten()
-            self.out.append(copy.deepcopy(module))
+            self.out.append(self.copy(module))
             self.planar = self.planar and isinstance(module, PLANAR)
+
+    def moded_like(self, new: nn.Module, module: nn.Module) -> nn.Module:
+        """``new`` in ``module``'s train / eval mode, if ``module`` is part of the model."""
+        if id(module) in self.names:
+            new.train(module.training)
+            self.moded.add(id(new))
+        return new
+
+    def copy(self, module: nn.Module) -> nn.Module:
+        return self.moded_like(copy.deepcopy(module), module)
 
     def refuse(self, module: nn.Module) -> None:
         inner = next((m for m in module.modules() if isinstance(m, _GCNN_LAYERS) or not _is_torch_nn_class(m)),
@@ -225,7 +236,7 @@ class _Writer:
         plain = nn.BatchNorm3d(norm.num_features, norm.eps, norm.momentum, norm.affine, norm.track_running_stats,
                                **_factory(norm))
         plain.load_state_dict(norm.state_dict())
-        plain.train(norm.training)
+        self.moded_like(plain, norm)
         if self.flat is None:
             self.out.append(plain)
             return
@@ -310,6 +321,9 @@ def export(model: nn.Module) -> nn.Sequential:
     for module in layer_sequence(model):
         writer.write(module)
     writer.unflatten()
+    for module in writer.out:  # the modules the writer made have the model's mode
+        if id(module) not in writer.moded:
+            module.train(model.training)
     exported = nn.Sequential(*writer.out)
     exported.training = model.training
     return exported
