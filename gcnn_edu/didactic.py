@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ._validation import check_correlation_input
 from .functions import act_on_group, act_on_plane
-from .groups import point_group
+from .groups import resolve_group
 
 __all__ = ["planar_correlation", "lifting_correlation", "group_correlation"]
 
@@ -46,36 +46,37 @@ def planar_correlation(f, psi, *, stride=1, padding=0, dilation=1):
 
 
 def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
-    """Lift a planar map to p4 or p4m (eq. 10):
+    """Lift a planar map to G = Z^2 ⋊ H, any of the ten plane groups (eq. 10):
 
         [f ⋆ ψ](g) = Σ_{y ∈ Z^2} Σ_k f_k(y) ψ_k(g^-1 y),      g = (t, h),
 
     and since g^-1 y = h^-1 (y - t), channel h is the planar correlation of f with L_h ψ.
+    The output's group axis runs over H in its local index order.
     """
     check_correlation_input(x, weight, group, lifting=True, layer="lifting_correlation")
     outputs = []
-    for h in point_group(group):
+    for h in resolve_group(group).point_group:
         psi_h = act_on_plane(h, weight[:, :, 0])  # [L_h ψ](y) = ψ(h^-1 y)
         outputs.append(planar_correlation(x, psi_h, stride=stride, padding=padding, dilation=dilation))
     return _add_bias(torch.stack(outputs, dim=2), bias)
 
 
 def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
-    """Correlate a function on p4 (or p4m) with a filter on p4 (or p4m) (eq. 11):
+    """Correlate a function on G = Z^2 ⋊ H with a filter on G, any of the ten plane groups (eq. 11):
 
         [f ⋆ ψ](g) = Σ_{h ∈ G} Σ_k f_k(h) ψ_k(g^-1 h),
 
-    where the sum over G = Z^2 ⋊ H runs over the input's group axis h and its positions y.
+    where the sum over G runs over the input's group axis h and its positions y.
     For g = (t, s): ψ(g^-1 (y, h)) = [L_s ψ](h, y - t), so channel s correlates f with L_s ψ.
     """
     check_correlation_input(x, weight, group, lifting=False, layer="group_correlation")
-    H = point_group(group)
+    H = resolve_group(group).point_group
     outputs = []
     for s in H:
-        psi_s = act_on_group(s, weight)  # [L_s ψ](h, y) = ψ(s^-1 h, s^-1 y)
+        psi_s = act_on_group(s, weight, H)  # [L_s ψ](h, y) = ψ(s^-1 h, s^-1 y)
         out_s = sum(
-            planar_correlation(x[:, :, h], psi_s[:, :, h], stride=stride, padding=padding, dilation=dilation)
-            for h in range(H.order)
+            planar_correlation(x[:, :, a], psi_s[:, :, a], stride=stride, padding=padding, dilation=dilation)
+            for a in range(H.order)  # a: the local index of the input's element h
         )
         outputs.append(out_s)
     return _add_bias(torch.stack(outputs, dim=2), bias)

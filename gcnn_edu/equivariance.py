@@ -4,40 +4,91 @@ from __future__ import annotations
 
 import torch
 
-from .functions import act, group_of_map
-from .groups import PointGroup, point_group
+from .functions import act, legacy_group
+from .groups import PlaneGroup, PointGroup, resolve_group
 
-__all__ = ["check_equivariance"]
+__all__ = ["check_equivariance", "layer_groups"]
+
+GroupLike = str | PlaneGroup | PointGroup
 
 
 @torch.no_grad()
-def check_equivariance(module, x: torch.Tensor, group: str | PointGroup | None = None,
-                       invariant: bool | None = None) -> dict[str, float]:
-    """The largest absolute error max |module(L_g x) - L_g module(x)| for each g of the point group.
+def check_equivariance(module, x: torch.Tensor, group: GroupLike | None = None, invariant: bool | None = None,
+                       *, input_group: GroupLike | None = None,
+                       output_group: GroupLike | None = None) -> dict[str, float]:
+    """The largest absolute error max |module(L_g x) - L_g module(x)| for each g of a point group.
 
-    ``x`` is a planar (N, C, H, W) or group (N, C, |H|, H, W) input with H == W. The point group
-    is read from a group input, from ``group`` ('p4'/'C4' or 'p4m'/'D4') or from the ``group`` of the module's layers.
-    An output of 2 or 3 dims (logits, vectors) is compared with module(x) itself (invariance);
-    pass ``invariant`` to decide otherwise. Call ``module.eval()`` first if it has dropout.
-    Returns ``{label: error}``, e.g. ``{'e': 0.0, 'r': 1.2e-07, ...}``.
+    Args:
+        module: any callable module; its layers' groups are read with :func:`layer_groups`.
+        x: a planar (N, C, H, W) or group (N, C, |H|, H, W) input, H == W if the group has
+            quarter turns.
+        group: the group whose elements g are checked (a name such as 'p4' or 'C4', or a group
+            object). By default the group of the module's layers when they all have one group;
+            when they have several (e.g. p4m layers, a CosetPool to p4, p4 layers) it must be
+            given: the module is equivariant at most to the smallest of them. Without layers the
+            legacy default of a 5-dim input applies (axis 4: p4, axis 8: p4m).
+        invariant: compare module(L_g x) with module(x) instead of L_g module(x). By default an
+            output of 2 or 3 dims (logits, vectors) is compared with module(x) itself.
+        input_group, output_group: the groups that x and module(x) live on, for acting on them;
+            by default the input group of the first group layer and the output group of the last
+            one (in registration order, as in nn.Sequential), else ``group``. Only 5-dim maps
+            need them.
+
+    Returns:
+        ``{label: error}``, e.g. ``{'e': 0.0, 'r': 1.2e-07, ...}``, one entry per element of ``group``.
+
+    Call ``module.eval()`` first if it has dropout.
     """
-    H = _point_group_for(module, x, group)
+    layers = layer_groups(module)
+    G = _checked_group(group, layers, x)
+    source = _resolve_or(input_group, layers[0][0] if layers else None, G)
+    target = _resolve_or(output_group, layers[-1][1] if layers else None, G)
     y = module(x)
     if invariant is None:
         invariant = y.dim() < 4
     errors = {}
-    for g in H:
-        expected = y if invariant else act(g, y)
-        errors[g.label] = (module(act(g, x)) - expected).abs().max().item()
+    for g in G.point_group:
+        expected = y if invariant else act(g, y, target)
+        errors[g.label] = (module(act(g, x, source)) - expected).abs().max().item()
     return errors
 
 
-def _point_group_for(module, x, group) -> PointGroup:
+def layer_groups(module) -> list[tuple[PlaneGroup | None, PlaneGroup | None]]:
+    """(input group, output group) of every group layer of ``module``, in registration order.
+
+    A group layer is a module whose attribute ``group`` is a :class:`PlaneGroup` (LiftingConv2d,
+    GroupConv2d, Restrict, CosetPool). A lifting layer (``lifting = True``) has a planar input
+    (None); a layer with a ``subgroup`` (Restrict, CosetPool) maps ``group`` to ``subgroup``.
+    """
+    found = []
+    for layer in module.modules() if hasattr(module, "modules") else ():
+        group = getattr(layer, "group", None)
+        if not isinstance(group, PlaneGroup):
+            continue
+        subgroup = getattr(layer, "subgroup", None)
+        source = None if getattr(layer, "lifting", False) else group
+        found.append((source, subgroup if isinstance(subgroup, PlaneGroup) else group))
+    return found
+
+
+def _resolve_or(given, from_layers, fallback) -> PlaneGroup:
+    if given is not None:
+        return resolve_group(given)
+    return from_layers if from_layers is not None else fallback
+
+
+def _checked_group(group, layers, x) -> PlaneGroup:
     if group is not None:
-        return point_group(group)
-    if isinstance(x, torch.Tensor) and x.dim() == 5 and x.shape[2] in (4, 8):
-        return group_of_map(x)
-    groups = {layer.group for layer in module.modules() if isinstance(getattr(layer, "group", None), str)}
-    if len(groups) == 1:
-        return point_group(groups.pop())
-    raise ValueError("check_equivariance cannot tell the group from a planar input: pass group='p4' or 'p4m'")
+        return resolve_group(group)
+    seen = list(dict.fromkeys(G for pair in layers for G in pair if G is not None))
+    if len(seen) == 1:
+        return seen[0]
+    if len(seen) > 1:
+        raise ValueError(
+            f"the layers of this module live on several groups ({', '.join(G.name for G in seen)}): pass "
+            "group=, the group whose equivariance to check (the smallest one, where they form a chain)"
+        )
+    if isinstance(x, torch.Tensor) and x.dim() == 5:
+        return legacy_group(x.shape[2])
+    raise ValueError("check_equivariance cannot tell the group of a module without group layers on a planar "
+                     "input: pass group=, e.g. group='p4'")

@@ -23,21 +23,23 @@ import torch.nn.functional as F
 
 from ._validation import check_correlation_input
 from .functions import act_on_group, act_on_plane
-from .groups import point_group
+from .groups import resolve_group
 
 __all__ = ["filter_index", "channel_index", "bias_index", "transform_filter", "transform_bias",
            "correlate", "lifting_correlation", "group_correlation"]
 
 
-def filter_index(group: str, in_order: int, kernel_size: int) -> torch.Tensor:
+def filter_index(group, in_order: int, kernel_size: int) -> torch.Tensor:
     """index[g, h, u, v] = position in a filter (|H_in|, k, k), flattened, of the entry that
-    L_g moves to (h, u, v). Shape (|G|, |H_in|, k, k); |H_in| = 1 lifts a planar filter.
+    L_g moves to (h, u, v), for g in the point group H of ``group`` (any of the ten plane groups,
+    by name or object). Shape (|H|, |H_in|, k, k); |H_in| = 1 lifts a planar filter, |H_in| = |H|
+    moves a filter on the group.
 
     A new tensor on every call: editing it cannot change the index of any layer."""
     return _filter_index(group, in_order, kernel_size).clone()
 
 
-def channel_index(group: str, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
+def channel_index(group, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
     """The flat gather index over a weight row (C_in, |H_in|, k, k), for all C_in at once:
     entry [g, i, h, u, v] = i |H_in| k^2 + index[g, h, u, v]; shape (|G| C_in |H_in| k^2,).
 
@@ -52,9 +54,14 @@ def bias_index(out_channels: int, group_order: int) -> torch.Tensor:
 
 @cache
 def _filter_index(group, in_order, kernel_size):
+    H = resolve_group(group).point_group
+    if in_order not in (1, H.order):
+        raise ValueError(f"a filter on {resolve_group(group).name} has |H_in| = 1 (lifting) or {H.order}, "
+                         f"got {in_order}")
     positions = torch.arange(in_order * kernel_size**2).view(in_order, kernel_size, kernel_size)
-    move = act_on_plane if in_order == 1 else act_on_group
-    return torch.stack([move(g, positions) for g in point_group(group)])
+    if in_order == 1:  # a planar filter (for p1 both kinds are planar)
+        return torch.stack([act_on_plane(g, positions) for g in H])
+    return torch.stack([act_on_group(g, positions, H) for g in H])
 
 
 @cache
@@ -101,7 +108,7 @@ def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1,
 
 def _correlate_with_index(x, weight, group, stride, padding, dilation, bias):
     c_out, c_in, in_order, k, _ = weight.shape
-    order = point_group(group).order
+    order = resolve_group(group).point_group.order
     bank = transform_filter(weight, _channel_index(group, in_order, c_in, k).to(weight.device), order)
     bank_bias = transform_bias(bias, bias_index(c_out, order).to(weight.device))
     return correlate(x, bank, bank_bias, order, stride, padding, dilation)

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from gcnn_edu import check_equivariance, didactic, fast
 from gcnn_edu._validation import EquivarianceWarning
 from gcnn_edu.functions import act
-from gcnn_edu.groups import D4, point_group
-from gcnn_edu.nn import GroupConv2d, LiftingConv2d
+from gcnn_edu.groups import D4, P4M, PLANE_GROUPS, point_group, resolve_group
+from gcnn_edu.nn import GroupConv2d, GroupPool, LiftingConv2d
 
 LAYERS = [LiftingConv2d, GroupConv2d]
+GROUP_NAMES = [G.name for G in PLANE_GROUPS]
 
 
 def make_input(layer, batch, height, width, dtype=torch.float64, device="cpu"):
@@ -28,8 +29,8 @@ def make_input(layer, batch, height, width, dtype=torch.float64, device="cpu"):
 
 @st.composite
 def layer_configs(draw):
-    group = draw(st.sampled_from(["p4", "p4m"]))
-    kernel = draw(st.sampled_from([1, 3, 5] + ([2, 4] if group == "p4" else [])))
+    group = draw(st.sampled_from(GROUP_NAMES))
+    kernel = draw(st.sampled_from([1, 2, 3, 4, 5]))
     dilation = draw(st.integers(1, 2))
     reach = dilation * (kernel - 1) + 1
     padding = draw(st.integers(0, 2))
@@ -90,7 +91,7 @@ def test_didactic_planar_correlation_is_conv2d(k, stride, padding, dilation, hei
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("group", ["p4", "p4m"])
+@pytest.mark.parametrize("group", GROUP_NAMES)
 def test_functional_paths_share_signature_and_result(group):
     order = point_group(group).order
     x = torch.randn(2, 3, 7, 7, dtype=torch.float64)
@@ -106,7 +107,7 @@ def test_functional_paths_share_signature_and_result(group):
     assert z.shape == (2, 2, order, 7, 7)
 
 
-@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m", "pm_v", "cmm"])))
 def test_gradcheck(cls, group):
     layer = cls(1, 2, 3, group=group, padding=1, dtype=torch.float64)
     x = make_input(layer, 1, 3, 3).requires_grad_()
@@ -128,23 +129,29 @@ def test_filter_gradient_is_the_scatter_add_of_the_bank_gradient():
     torch.testing.assert_close(grad, expected.view_as(weight), rtol=0, atol=0)
 
 
-def test_filter_index_is_the_action_on_positions():
-    index = fast.filter_index("p4m", 8, 3)
-    assert index.shape == (8, 8, 3, 3)
-    psi = torch.randn(8, 3, 3)
-    for g in D4:
-        assert torch.equal(psi.flatten()[index[g.index]], act(g, psi[None, None])[0, 0])
+@pytest.mark.parametrize("kernel", [3, 4])
+@pytest.mark.parametrize("group", GROUP_NAMES)
+def test_filter_index_is_the_action_on_positions(group, kernel):
+    H = point_group(group)
+    for in_order in (1, H.order):
+        index = fast.filter_index(group, in_order, kernel)
+        assert index.shape == (H.order, in_order, kernel, kernel)
+        psi = torch.randn(in_order, kernel, kernel)
+        as_map = psi[None] if in_order == 1 else psi[None, None]  # planar (1, 1, k, k) or (1, 1, |H|, k, k)
+        for g in H:  # row H.index(g) of the index is L_g, on a planar filter or a filter on the group
+            moved = act(g, as_map, group).view(in_order, kernel, kernel)
+            assert torch.equal(psi.flatten()[index[H.index(g)]], moved)
 
 
 # --- equivariance, exact, for every element of the point group ----------------------------------
 
 
-@pytest.mark.parametrize("group", ["p4", "p4m"])
+@pytest.mark.parametrize("group", GROUP_NAMES)
 @pytest.mark.parametrize("size", [7, 8])
 @pytest.mark.parametrize("kernel", [3, 4, 5])
 def test_equivariance_every_element_symmetric_padding(group, size, kernel):
-    if group == "p4m" and kernel % 2 == 0:
-        pytest.skip("p4m needs odd kernels")
+    """Odd and even kernels on odd and even images, for every group: the mirrors and rotations
+    about the centre map an even pixel grid onto itself as well as an odd one."""
     torch.manual_seed(0)
     net = torch.nn.Sequential(
         LiftingConv2d(2, 3, kernel, group=group, padding=kernel // 2, dtype=torch.float64),
@@ -156,12 +163,42 @@ def test_equivariance_every_element_symmetric_padding(group, size, kernel):
     assert max(errors.values()) < 1e-12
 
 
-def test_equivariance_stride_two_even_size_even_kernel_p4():
-    net = LiftingConv2d(1, 2, 4, stride=2, padding=1, dtype=torch.float64, strict=True)
+@pytest.mark.parametrize("group", ["p4", "p4m", "pmm", "cm_anti"])
+def test_equivariance_stride_two_even_size_even_kernel(group):
+    net = LiftingConv2d(1, 2, 4, group=group, stride=2, padding=1, dtype=torch.float64, strict=True)
     assert max(check_equivariance(net, torch.randn(1, 1, 8, 8, dtype=torch.float64)).values()) < 1e-12
 
 
-@pytest.mark.parametrize("group", ["p4", "p4m"])
+@pytest.mark.parametrize("group", [name for name in GROUP_NAMES if name != "p4m"])
+def test_a_layer_on_a_subgroup_is_not_equivariant_to_elements_outside_it(group):
+    """Lift on H, pool over H: exact for g in H, off by far more than rounding for g in D4 outside H."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(LiftingConv2d(1, 2, 3, group=group, padding=1, dtype=torch.float64), GroupPool())
+    x = torch.randn(2, 1, 9, 9, dtype=torch.float64)
+    errors = check_equivariance(net, x, group="p4m")  # the planar output: every g of D4 acts on it
+    H = point_group(group)
+    for g in D4:
+        if g in H:
+            assert errors[g.label] < 1e-12
+        else:
+            assert errors[g.label] > 1e-2, (g, errors)
+
+
+def test_stride_check_asks_only_for_the_axes_the_group_reverses():
+    x_rows_ok = torch.randn(1, 1, 9, 8, dtype=torch.float64)  # (9 - 3) % 2 == 0 on rows, 1 on columns
+    flip_rows = LiftingConv2d(1, 2, 3, group="pm_u", stride=2, dtype=torch.float64, strict=True)
+    assert max(check_equivariance(flip_rows, x_rows_ok).values()) < 1e-12  # m reverses u only
+    flip_columns = LiftingConv2d(1, 2, 3, group="pm_v", stride=2, dtype=torch.float64, strict=True)
+    with pytest.raises(ValueError, match=r"column\(s\).*pm_v.*Choose W with \(W \+ 2\*padding - 3\) % 2 == 0"):
+        flip_columns(x_rows_ok)
+    transpose = LiftingConv2d(1, 2, 3, group="cm_main", stride=2, dtype=torch.float64, strict=True)
+    x = torch.randn(1, 1, 8, 8, dtype=torch.float64)  # (8 - 3) % 2 == 1, but u <-> v reverses nothing
+    assert max(check_equivariance(transpose, x).values()) < 1e-12
+    translations_only = LiftingConv2d(1, 2, 3, group="p1", stride=2, dtype=torch.float64, strict=True)
+    assert translations_only(x).shape == (1, 2, 1, 3, 3)
+
+
+@pytest.mark.parametrize("group", ["p4", "p4m", "p2", "pm_u", "cmm"])
 @pytest.mark.parametrize("size, kernel, padding", [(9, 3, 0), (9, 3, 1), (11, 5, 2), (13, 5, 1), (7, 1, 0)])
 def test_equivariance_stride_two_with_symmetric_grid(group, size, kernel, padding):
     assert (size + 2 * padding - kernel) % 2 == 0
@@ -173,6 +210,26 @@ def test_equivariance_stride_two_with_symmetric_grid(group, size, kernel, paddin
     )
     x = torch.randn(1, 1, size, size, dtype=torch.float64)
     assert max(check_equivariance(net, x).values()) < 1e-12
+
+
+@pytest.mark.parametrize("kernel", [2, 4])
+@pytest.mark.parametrize("group", ["p4m", "pm_u", "pm_v", "cm_main", "cmm"])
+def test_even_kernels_on_mirror_groups_fast_equals_didactic_and_are_exact(group, kernel):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        LiftingConv2d(2, 3, kernel, group=group, padding=kernel // 2, dtype=torch.float64),
+        GroupConv2d(3, 2, kernel, group=group, dtype=torch.float64),
+    )
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64, requires_grad=True)
+    results = []
+    for impl in ("fast", "didactic"):
+        for layer in net:
+            layer.impl = impl
+        out = net(x)
+        results.append((out, *torch.autograd.grad(out.square().sum(), [x, net[0].weight, net[1].weight])))
+    for fast_value, didactic_value in zip(*results, strict=True):
+        torch.testing.assert_close(fast_value, didactic_value, rtol=0, atol=1e-10)
+    assert max(check_equivariance(net, x.detach()).values()) < 1e-12
 
 
 def test_check_equivariance_catches_a_planar_convolution():
@@ -212,13 +269,20 @@ def test_weight_shapes_state_dict_and_init():
     assert conv.weight.abs().max() > bound / 2
 
 
-def test_extra_repr():
+def test_extra_repr_and_resolved_group():
     assert repr(GroupConv2d(2, 3, 3, group="p4m", padding=1, bias=False)) == \
         "GroupConv2d(2, 3, kernel_size=3, p4m -> p4m, padding=1, bias=False)"
     assert "Z2 -> p4" in repr(LiftingConv2d(1, 2, 5))
+    assert repr(LiftingConv2d(1, 2, 4, group="D1_v")) == "LiftingConv2d(1, 2, kernel_size=4, Z2 -> pm_v)"
+    for spec in ("p4m", "D4", P4M, D4):
+        layer = GroupConv2d(1, 1, 3, group=spec)
+        assert layer.group is P4M and layer.group_order == 8
+    for G in PLANE_GROUPS:
+        layer = GroupConv2d(2, 3, 3, group=G.name)
+        assert layer.group is resolve_group(G.name) and layer.weight.shape == (3, 2, G.point_group.order, 3, 3)
 
 
-@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m", "p1", "cm_anti"])))
 def test_export_gives_identical_outputs(cls, group):
     layer = cls(3, 4, 3, group=group, stride=2, padding=1)
     x = make_input(layer, 2, 9, 9, dtype=torch.float32)
@@ -374,8 +438,7 @@ def test_empty_batch(cls, group):
 @pytest.mark.parametrize(
     "make, words",
     [
-        (lambda: GroupConv2d(2, 2, 4, group="p4m"), "odd kernel_size"),
-        (lambda: GroupConv2d(2, 2, 3, group="p6"), "unknown group 'p6'"),
+        (lambda: GroupConv2d(2, 2, 3, group="p6"), "unknown group 'p6'.*'pm_u'"),
         (lambda: GroupConv2d(0, 2, 3), "in_channels must be a positive int"),
         (lambda: GroupConv2d(2, 2, (3, 5)), "kernel_size must be one int"),
         (lambda: GroupConv2d(2, 2, 3, stride=0), "stride"),
@@ -394,8 +457,11 @@ def test_bad_construction(make, words):
         (LiftingConv2d(1, 2, 3), torch.randn(5, 5), ValueError, r"\(N, C_in, H, W\)"),
         (GroupConv2d(1, 2, 3), torch.randn(1, 1, 5, 5), ValueError, "lift it first"),
         (GroupConv2d(1, 2, 3, group="p4m"), torch.randn(1, 1, 4, 5, 5), ValueError,
-         "size 8, got size 4 \\(a p4 map\\)"),
-        (GroupConv2d(1, 2, 3), torch.randn(1, 1, 8, 5, 5), ValueError, "size 4, got size 8 \\(a p4m map\\)"),
+         r"size 8, got size 4 \(a map on one of \['p4', 'pmm', 'cmm'\]\).*CosetPool\(group, subgroup\)"),
+        (GroupConv2d(1, 2, 3), torch.randn(1, 1, 8, 5, 5), ValueError,
+         r"size 4, got size 8 \(a map on one of \['p4m'\]"),
+        (GroupConv2d(1, 2, 3, group="pm_u"), torch.randn(1, 1, 4, 5, 5), ValueError,
+         r"GroupConv2d on pm_u expects a group axis \(dim 2\) of size 2, got size 4"),
         (GroupConv2d(3, 2, 3), torch.randn(1, 2, 4, 5, 5), ValueError, "expects 3 input channels.*got 2"),
         (LiftingConv2d(1, 2, 3), torch.randn(1, 1, 5, 5, dtype=torch.float64), TypeError, "layer.to"),
         (LiftingConv2d(1, 2, 5), torch.randn(1, 1, 3, 3), ValueError, "smaller than the kernel"),
@@ -414,7 +480,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on 
 
 @cuda
 @pytest.mark.cuda
-@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, ["p4", "p4m"])))
+@pytest.mark.parametrize("cls, group", list(itertools.product(LAYERS, GROUP_NAMES)))
 def test_cuda_matches_cpu_and_didactic(cls, group):
     torch.manual_seed(0)
     layer = cls(3, 4, 3, group=group, padding=1, dtype=torch.float64)

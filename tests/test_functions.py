@@ -1,4 +1,4 @@
-"""The left action on feature maps, against an independent implementation of the conventions."""
+"""The left action on feature maps on every group, against an independent implementation of the conventions."""
 
 import itertools
 
@@ -8,8 +8,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gcnn_edu.functions import act, act_on_group, act_on_plane, group_of_map, translate
-from gcnn_edu.groups import C4, D4, PlaneGroupElement, PointGroupElement, m, r
+from gcnn_edu.functions import act, act_on_group, act_on_plane, legacy_group, translate
+from gcnn_edu.groups import C4, D4, PLANE_GROUPS, PlaneGroupElement, PointGroupElement, m, r
 
 # --- an independent implementation, straight from shared/CONVENTIONS.md --------------------------
 
@@ -30,11 +30,22 @@ def reference_inverse(a, pairs):
     return next(b for b in pairs if reference_compose(a, b) == (0, 0))
 
 
-def reference_act(j, k, f):
-    """[L_g f](h, x) = f(g^-1 h, g^-1 x), pixel by pixel, about the centre of the grid."""
+# the elements (j, k) of each point group, by hand, in increasing 4 j + k
+ELEMENTS = {
+    "p1": [(0, 0)], "p2": [(0, 0), (0, 2)], "pm_u": [(0, 0), (1, 0)], "pm_v": [(0, 0), (1, 2)],
+    "cm_main": [(0, 0), (1, 1)], "cm_anti": [(0, 0), (1, 3)], "p4": [(0, 0), (0, 1), (0, 2), (0, 3)],
+    "pmm": [(0, 0), (0, 2), (1, 0), (1, 2)], "cmm": [(0, 0), (0, 2), (1, 1), (1, 3)],
+    "p4m": [(j, k) for j in range(2) for k in range(4)],
+}
+
+
+def reference_act(j, k, f, pairs=None):
+    """[L_g f](h, x) = f(g^-1 h, g^-1 x), pixel by pixel, about the centre of the grid; ``pairs``
+    lists the group axis's elements (j, k) in order (default: C4 or D4 by size, or planar)."""
     f = np.asarray(f)
     order, height, width = f.shape[-3:]
-    pairs = [(jj, kk) for jj in range(order // 4) for kk in range(4)] if order > 1 else [(0, 0)]
+    if pairs is None:
+        pairs = [(jj, kk) for jj in range(order // 4) for kk in range(4)] if order > 1 else [(0, 0)]
     g_inv = reference_inverse((j, k), [(jj, kk) for jj in range(2) for kk in range(4)])
     inv_matrix = reference_matrix(*g_inv)
     centre = np.array([(height - 1) / 2, (width - 1) / 2])
@@ -53,6 +64,47 @@ def test_action_agrees_with_independent_implementation(G, size):
     f = torch.randn(2, 3, G.order, size, size)
     for g in G:
         np.testing.assert_array_equal(act(g, f).numpy(), reference_act(g.j, g.k, f.numpy()))
+
+
+@pytest.mark.parametrize("size", [5, 6])
+@pytest.mark.parametrize("name", ELEMENTS)
+def test_action_on_every_group_agrees_with_independent_implementation(name, size):
+    """Every element of every one of the ten groups, odd and even sizes, group given explicitly."""
+    pairs = ELEMENTS[name]
+    f = torch.randn(2, 3, len(pairs), size, size)
+    for j, k in pairs:
+        g = PointGroupElement(j, k)
+        expected = reference_act(j, k, f.numpy(), pairs)
+        np.testing.assert_array_equal(act(g, f, group=name).numpy(), expected)
+        np.testing.assert_array_equal(act_on_group(g, f[0], name).numpy(), expected[0])
+
+
+@pytest.mark.parametrize("name", [n for n in ELEMENTS if all(k % 2 == 0 for _, k in ELEMENTS[n])])
+def test_groups_without_quarter_turns_act_on_rectangles(name):
+    pairs = ELEMENTS[name]
+    f = torch.randn(1, 2, len(pairs), 4, 7)
+    for j, k in pairs:
+        np.testing.assert_array_equal(act(PointGroupElement(j, k), f, group=name).numpy(),
+                                      reference_act(j, k, f.numpy(), pairs))
+
+
+@pytest.mark.parametrize("G", PLANE_GROUPS, ids=str)
+def test_action_on_every_group_is_a_homomorphism(G):
+    H = G.point_group
+    for size in (5, 6):
+        f = torch.randn(1, 2, H.order, size, size)
+        for a, b in itertools.product(H, H):
+            assert torch.equal(act(a, act(b, f, G), G), act(a * b, f, G))
+
+
+def test_same_order_groups_act_differently():
+    """The group axis size does not tell the group: p2, pm_u, pm_v, cm_main, cm_anti differ."""
+    f = torch.randn(1, 1, 2, 5, 5)
+    flips = {name: act(PointGroupElement(*ELEMENTS[name][1]), f, group=name)
+             for name in ("p2", "pm_u", "pm_v", "cm_main", "cm_anti")}
+    assert all(not torch.equal(a, b) for a, b in itertools.combinations(flips.values(), 2))
+    assert torch.equal(flips["pm_v"], torch.flip(f, dims=(-1,)).flip(2))  # left-right flip, slices swapped
+    assert torch.equal(flips["cm_main"], f.transpose(-1, -2).flip(2))  # transpose
 
 
 @pytest.mark.parametrize("size", [(5, 5), (4, 4)])
@@ -125,15 +177,35 @@ def test_translation_moves_values():
     "call, error, words",
     [
         (lambda: act_on_plane(r, torch.zeros(3, 4)), ValueError, "square"),
-        (lambda: act(r, torch.zeros(1, 1, 5, 4, 4)), ValueError, "size 5"),
+        (lambda: act(r, torch.zeros(1, 1, 5, 4, 4)), ValueError, "size 5 does not tell the group"),
+        (lambda: act(r, torch.zeros(1, 1, 2, 4, 4)), ValueError, "pass group=, one of \\['p2', 'pm_u'"),
+        (lambda: act(r, torch.zeros(1, 1, 4, 4, 4), group="p2"), ValueError, "size 2, got size 4"),
+        (lambda: act(r, torch.zeros(1, 1, 2, 4, 4), group="pm_v"), ValueError, "r is not an element of D1_v"),
+        (lambda: act(r, torch.zeros(1, 1, 4, 4), group="p5"), ValueError, "unknown group 'p5'"),
+        (lambda: act(m * r, torch.zeros(1, 1, 2, 4, 5), group="cm_main"), ValueError, "square"),
         (lambda: act(m, torch.zeros(1, 1, 4, 3, 3)), ValueError, "not an element of C4"),
         (lambda: act(r, torch.zeros(3, 3)), ValueError, "feature map"),
         (lambda: act(r, [[1.0]]), TypeError, "torch.Tensor"),
         (lambda: act(1, torch.zeros(1, 1, 3, 3)), TypeError, "point-group element"),
-        (lambda: group_of_map(torch.zeros(2, 3, 3)), ValueError, "size 2"),
-        (lambda: act_on_group(r, torch.zeros(3, 3)), ValueError, "p4 or p4m"),
+        (lambda: legacy_group(2), ValueError, "size 2"),
+        (lambda: act_on_group(r, torch.zeros(3, 3)), ValueError, "a function on a group"),
     ],
 )
 def test_bad_input_is_named(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_legacy_default_is_p4_and_p4m_only():
+    assert legacy_group(4).name == "p4" and legacy_group(8).name == "p4m"
+    f = torch.randn(1, 2, 4, 5, 5)
+    assert torch.equal(act(r, f), act(r, f, group="p4"))
+    f = torch.randn(1, 2, 8, 5, 5)
+    assert torch.equal(act(m, f), act(m, f, group="p4m"))
+
+
+def test_a_map_on_p1_is_planar_and_every_element_acts():
+    f = torch.randn(1, 2, 1, 5, 5)
+    for g in D4:
+        assert torch.equal(act(g, f, group="p1"), act(g, f[:, :, 0]).unsqueeze(2))
+        assert torch.equal(act(g, f), act(g, f, group="p1"))

@@ -169,8 +169,9 @@ def groupy_transform(m: int, r: int, f: torch.Tensor) -> torch.Tensor:
     return out.squeeze(2) if planar else out
 
 
-def stabilizer_of(group: str) -> str:
-    return {"p4": "C4", "p4m": "D4"}[group]
+def stabilizer_of(group) -> str:
+    """GrouPy's name of the stabilizer of 'p4' or 'p4m' (a name, or a layer's resolved group)."""
+    return {"p4": "C4", "p4m": "D4"}[str(group)]
 
 
 def reference_for(layer) -> GroupySplitGConv2d:

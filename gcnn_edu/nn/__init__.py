@@ -1,4 +1,4 @@
-"""PyTorch layers for G-CNNs on p4 and p4m."""
+"""PyTorch layers for G-CNNs on the ten plane groups of the square lattice (p1 ... p4m)."""
 
 from .conv import GroupConv2d, LiftingConv2d
 from .pooling import (
@@ -10,6 +10,7 @@ from .pooling import (
     group_pool,
     spatial_pool,
 )
+from .restriction import Restrict, restrict, restriction_index
 
-__all__ = ["LiftingConv2d", "GroupConv2d", "SpatialPool", "GroupPool", "CosetPool", "GroupBatchNorm",
-           "spatial_pool", "group_pool", "coset_pool"]
+__all__ = ["LiftingConv2d", "GroupConv2d", "SpatialPool", "GroupPool", "CosetPool", "Restrict", "GroupBatchNorm",
+           "spatial_pool", "group_pool", "coset_pool", "restrict", "restriction_index"]

@@ -1,4 +1,6 @@
-"""G-convolution layers: ``LiftingConv2d`` (Z^2 -> G) and ``GroupConv2d`` (G -> G), G = p4 or p4m.
+"""G-convolution layers: ``LiftingConv2d`` (Z^2 -> G) and ``GroupConv2d`` (G -> G), for G any of
+the ten plane groups of :mod:`gcnn_edu.groups` ('p1', 'p2', 'pm_u', 'pm_v', 'cm_main',
+'cm_anti', 'p4', 'pmm', 'cmm', 'p4m').
 
 Both hold one weight of shape (C_out, C_in, |H_in|, k, k) and compute the G-correlation of
 :mod:`gcnn_edu.fast` (default) or :mod:`gcnn_edu.didactic` (``impl="didactic"``). The state
@@ -21,7 +23,7 @@ from torch import nn
 
 from .. import didactic, fast
 from .._validation import check_correlation_input, check_layer_arguments, check_sampling
-from ..groups import point_group
+from ..groups import resolve_group
 from ._cache import BankCache
 
 __all__ = ["LiftingConv2d", "GroupConv2d"]
@@ -36,16 +38,17 @@ class _GroupCorrelation(nn.Module):
         kernel_size, stride, padding, dilation = check_layer_arguments(
             in_channels, out_channels, kernel_size, group, stride, padding, dilation)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.group, self.stride, self.padding, self.dilation = group, stride, padding, dilation
+        self.group = resolve_group(group)  # the PlaneGroup object; its repr is its name, e.g. p4m
+        self.stride, self.padding, self.dilation = stride, padding, dilation
         self.impl, self.strict = impl, strict
-        self.group_order = point_group(group).order
+        self.group_order = self.group.point_group.order
         self.in_order = 1 if self.lifting else self.group_order
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.in_order, kernel_size,
                                                kernel_size, **factory))
         self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
         # each layer owns its index buffers (fast.channel_index returns a new tensor every call)
-        index = fast.channel_index(group, self.in_order, in_channels, kernel_size)
+        index = fast.channel_index(self.group, self.in_order, in_channels, kernel_size)
         self.register_buffer("filter_index", index.to(device), persistent=False)
         self.register_buffer("bias_index", fast.bias_index(out_channels, self.group_order).to(device),
                              persistent=False)
@@ -103,7 +106,7 @@ class _GroupCorrelation(nn.Module):
         name = type(self).__name__
         check_correlation_input(x, self.weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
-                       layer=name, strict=self.strict)
+                       layer=name, strict=self.strict, group=self.group)
         self._checked_signature = signature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -129,9 +132,9 @@ class _GroupCorrelation(nn.Module):
         return conv
 
     def extra_repr(self) -> str:
-        source = "Z2" if self.lifting else self.group
+        source = "Z2" if self.lifting else self.group.name
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"{source} -> {self.group}")
+                f"{source} -> {self.group.name}")
         for name, default in (("stride", 1), ("padding", 0), ("dilation", 1)):
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
@@ -142,22 +145,62 @@ class _GroupCorrelation(nn.Module):
         return text
 
 
-class LiftingConv2d(_GroupCorrelation):
-    """Z^2 -> G correlation (eq. 10): (N, C_in, H, W) -> (N, C_out, |G|, H', W').
+_ARGS = """
+    Args:
+        in_channels, out_channels: channels C_in of the input and C_out of the output.
+        kernel_size: k, an int (odd or even, for every group: rotations and mirrors about the
+            kernel's centre map its pixel grid onto itself either way).
+        group: the plane group G = Z^2 ⋊ H of the output, any of the ten names ('p1', 'p2',
+            'pm_u', 'pm_v', 'cm_main', 'cm_anti', 'p4', 'pmm', 'cmm', 'p4m'), a point-group name
+            ('C4', 'D4', ...) or a group object. Stored resolved: ``layer.group`` is the
+            :class:`~gcnn_edu.groups.PlaneGroup`, ``layer.group_order`` is |H|.
+        stride, padding, dilation: as in nn.Conv2d, one int each. Equivariance is exact when
+            the sampling is symmetric (stride 1, or (n + 2 padding - reach) % stride == 0 on every
+            axis the group reverses); otherwise the layer warns (``strict=True``: raises).
+        bias: one learnable bias per output channel, shared over the group axis.
+        impl: 'fast' (one gather and one conv2d) or 'didactic' (the loops of the definition).
+        device, dtype: of the parameters."""
 
-    ``weight``: (C_out, C_in, 1, k, k). Output channel (o, g) is the planar correlation with
-    the filter L_g ψ_o, so rotating (or mirroring) the input by g rotates every output patch
-    and permutes the group axis: layer(L_g x) = L_g layer(x).
+
+class LiftingConv2d(_GroupCorrelation):
+    __doc__ = """Z^2 -> G correlation (eq. 10): [f ⋆ ψ](t, h) = Σ_y Σ_k f_k(y) [L_h ψ_k](y - t).
+
+    Output channel (o, h) is the planar correlation with the filter L_h ψ_o, so transforming
+    the input by g in H transforms every output patch by g and moves the group axis by
+    h -> g h: layer(L_g x) = L_g layer(x), exactly.
+""" + _ARGS + """
+
+    Shape:
+        input (N, C_in, H, W), output (N, C_out, |H|, H', W') with H' = (H + 2 padding -
+        dilation (k - 1) - 1) // stride + 1, the group axis in H's local index order.
+        ``weight``: (C_out, C_in, 1, k, k); ``bias``: (C_out,).
+
+    Example::
+
+        >>> lift = LiftingConv2d(1, 8, 3, group="pm_v", padding=1)
+        >>> lift(torch.randn(2, 1, 28, 28)).shape
+        torch.Size([2, 8, 2, 28, 28])
     """
 
     lifting = True
 
 
 class GroupConv2d(_GroupCorrelation):
-    """G -> G correlation (eq. 11): (N, C_in, |G|, H, W) -> (N, C_out, |G|, H', W').
+    __doc__ = """G -> G correlation (eq. 11): [f ⋆ ψ](t, s) = Σ_{h, y} Σ_k f_k(h, y) [L_s ψ_k](h, y - t).
 
-    ``weight``: (C_out, C_in, |G|, k, k), a filter on G. Output channel (o, g) correlates the
-    input with L_g ψ_o, which moves ψ's group axis by h -> g h and transforms each patch by g.
+    Output channel (o, s) correlates the input with L_s ψ_o, which moves ψ's group axis by
+    h -> s h and transforms each patch by s: layer(L_g x) = L_g layer(x) for g in H, exactly.
+""" + _ARGS + """
+
+    Shape:
+        input (N, C_in, |H|, H, W), output (N, C_out, |H|, H', W') (H' as for LiftingConv2d).
+        ``weight``: (C_out, C_in, |H|, k, k), a filter on G; ``bias``: (C_out,).
+
+    Example::
+
+        >>> conv = GroupConv2d(8, 16, 3, group="pmm", padding=1)
+        >>> conv(torch.randn(2, 8, 4, 28, 28)).shape
+        torch.Size([2, 16, 4, 28, 28])
     """
 
     lifting = False

@@ -1,11 +1,15 @@
-"""Pooling and normalisation of functions on p4 and p4m, all commuting with the group action.
+"""Pooling and normalisation of functions on a plane group, all commuting with the group action.
 
 * spatial pooling acts on every (channel, group element) plane separately;
-* group pooling reduces the group axis: the result is a planar map that rotates with the
-  input but no longer permutes, i.e. invariant to the point group up to the spatial motion;
-* coset pooling reduces p4m to p4 by pooling each rotation r^k with its mirror image r^k m;
+* group pooling reduces the group axis: the result is a planar map that moves with the input
+  but no longer permutes, i.e. invariant to the point group up to the spatial motion;
+* coset pooling changes G to a subgroup H ⊆ G: F(h) = pool_i f(h c_i) over the representatives
+  c_i of the right cosets H c_i (for p4m -> p4: each rotation r^k with r^k m);
 * batch norm shares its statistics and affine parameters over the group axis (the paper's
   section 6.2), so a normalised map still transforms like the input.
+
+Spatial pooling, group pooling and batch norm work on a map on any group and need no group;
+coset pooling, like :func:`gcnn_edu.nn.restrict`, is told G and H.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..groups import D4, m
+from .restriction import GroupLike, _check_planar, _restriction_index, check_map_on, check_subgroup
 
 __all__ = ["spatial_pool", "group_pool", "coset_pool", "SpatialPool", "GroupPool", "CosetPool",
            "GroupBatchNorm"]
@@ -28,12 +32,11 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
-def _check_group_map(x, what: str, sizes=(4, 8)) -> None:
+def _check_group_map(x, what: str) -> None:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} expects a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 5 or x.shape[2] not in sizes:
-        expected = " or ".join(f"(N, C, {s}, H, W)" for s in sizes)
-        raise ValueError(f"{what} expects a function on a group, {expected}, got shape {tuple(x.shape)}")
+    if x.dim() != 5:
+        raise ValueError(f"{what} expects a function on a group, (N, C, |H|, H, W), got shape {tuple(x.shape)}")
 
 
 def spatial_pool(x, kernel_size, stride=None, padding=0, mode="max"):
@@ -54,25 +57,40 @@ def group_pool(x, mode="max"):
     return x.amax(dim=2) if mode == "max" else x.mean(dim=2)
 
 
-def _coset_pairs() -> torch.Tensor:
-    """For each rotation r^k, the D4 indices of the left coset r^k {e, m} = {r^k, r^k m}."""
-    rotations = [g for g in D4 if g.is_rotation]
-    return torch.tensor([[g.index, (g * m).index] for g in rotations])
+def coset_pool(x, group: GroupLike = "p4m", subgroup: GroupLike = "p4", mode: str = "max", *,
+               planar: bool = False):
+    """G -> H ⊆ G by pooling over cosets: F(h, x) = pool_i f(h c_i, x), (N, C, |G|, H, W) -> (N, C, |H|, H, W).
 
+    The c_i represent the right cosets H c_i of H in G (:func:`gcnn_edu.nn.restriction_index`),
+    so F is :func:`gcnn_edu.nn.restrict` pooled over its coset channels: the action of k in H does
+    not mix those channels, so F(L_k f) = L_k F(f) for every k in H. For p4m -> p4 (the defaults)
+    the cosets are C4 and C4 m, so F(r^k) = pool(f(r^k), f(r^k m)) with r^k m = m r^-k.
 
-_COSETS = _coset_pairs()  # [[0, 4], [1, 7], [2, 6], [3, 5]]: r^k m = m r^-k
-
-
-def coset_pool(x, mode="max"):
-    """p4m -> p4: F(r^k) = pool over j of f(r^k m^j), (N, C, 8, H, W) -> (N, C, 4, H, W).
-
-    Pooling over the left cosets r^k {e, m} makes F transform as a function on p4:
-    [L_s f](r^k m^j) = f(s^-1 r^k m^j), so rotating the input rotates F by the p4 action.
+    Args:
+        x: a function on ``group``, (N, C, |G|, H, W).
+        group, subgroup: G and H ⊆ G, by name or object. ``coset_pool(x, 'mean')`` (a mode in
+            G's place) is the legacy p4m -> p4 call.
+        mode: 'max' or 'mean'.
+        planar: for H = p1 only, return the planar (N, C, H, W) (which is then :func:`group_pool`).
     """
-    _check_group_map(x, "coset_pool", sizes=(8,))
+    group, subgroup, mode = _legacy_mode_first(group, subgroup, mode)
     _check_mode(mode)
-    pairs = x[:, :, _COSETS.to(x.device)]  # (N, C, 4, 2, H, W)
-    return pairs.amax(dim=3) if mode == "max" else pairs.mean(dim=3)
+    G, H = check_subgroup(group, subgroup)
+    check_map_on(x, G, "coset_pool")
+    _check_planar(planar, H)
+    index = _restriction_index(G, H).to(x.device)  # (cosets, |H|)
+    pooled = x[:, :, index.T]  # (N, C, |H|, cosets, H, W)
+    out = pooled.amax(dim=3) if mode == "max" else pooled.mean(dim=3)
+    return out.squeeze(2) if planar else out
+
+
+def _legacy_mode_first(group, subgroup, mode):
+    """Before the ten groups, coset_pool(x, mode) and CosetPool(mode) meant p4m -> p4."""
+    if isinstance(group, str) and group in _REDUCTIONS:
+        if subgroup != "p4" or mode != "max":
+            raise ValueError(f"coset pooling takes (group, subgroup, mode), got a mode {group!r} in the group's place")
+        return "p4m", "p4", group
+    return group, subgroup, mode
 
 
 class SpatialPool(nn.Module):
@@ -90,7 +108,7 @@ class SpatialPool(nn.Module):
 
 
 class GroupPool(nn.Module):
-    """:func:`group_pool` as a module: an invariant planar map from a function on p4 or p4m."""
+    """:func:`group_pool` as a module: an invariant planar map from a function on any group."""
 
     def __init__(self, mode="max"):
         super().__init__()
@@ -104,17 +122,38 @@ class GroupPool(nn.Module):
 
 
 class CosetPool(nn.Module):
-    """:func:`coset_pool` as a module: p4m -> p4, pooling over the mirror."""
+    """:func:`coset_pool` as a module: a function on G becomes one on H ⊆ G, pooled over cosets.
 
-    def __init__(self, mode="max"):
+    Args:
+        group: G, the group of the input (default 'p4m').
+        subgroup: H ⊆ G, the group of the output (default 'p4').
+        mode: 'max' or 'mean'. ``CosetPool('mean')`` (a mode in G's place) is the legacy p4m -> p4.
+        planar: for H = p1, return a planar map (N, C, H, W).
+
+    Shape:
+        input (N, C, |G|, H, W), output (N, C, |H|, H, W) (planar: (N, C, H, W)).
+
+    Example::
+
+        >>> CosetPool("p4m", "pmm")(torch.randn(2, 3, 8, 5, 5)).shape
+        torch.Size([2, 3, 4, 5, 5])
+    """
+
+    def __init__(self, group: GroupLike = "p4m", subgroup: GroupLike = "p4", mode: str = "max", *,
+                 planar: bool = False):
         super().__init__()
+        group, subgroup, mode = _legacy_mode_first(group, subgroup, mode)
+        self.group, self.subgroup = check_subgroup(group, subgroup)
         self.mode = _check_mode(mode)
+        _check_planar(planar, self.subgroup)
+        self.planar = planar
 
     def forward(self, x):
-        return coset_pool(x, self.mode)
+        return coset_pool(x, self.group, self.subgroup, self.mode, planar=self.planar)
 
     def extra_repr(self):
-        return f"mode={self.mode!r}"
+        return f"{self.group.name} -> {self.subgroup.name}, mode={self.mode!r}" + (
+            ", planar=True" if self.planar else "")
 
 
 class GroupBatchNorm(nn.BatchNorm3d):
