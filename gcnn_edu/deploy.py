@@ -13,11 +13,13 @@ group element g of channel c. :func:`export` writes that CNN down, layer by laye
 ``SpatialPool``            ``nn.MaxPool2d`` / ``nn.AvgPool2d`` on the flattened layout
 ``GroupPool``              ``nn.Unflatten(1, (C, |G|))``, ``nn.MaxPool3d`` / ``nn.AvgPool3d`` with
                            kernel (|G|, 1, 1), ``nn.Flatten(1, 2)``
-``CosetPool``              the same over the cosets r^k {e, m}: the channel permutation that puts
-                           each coset's two elements side by side is folded into the output
-                           channels of the G-convolution that made the map (a reordering of its
-                           filter bank, exact), then ``nn.Unflatten(1, (C 4, 2))``, a (2, 1, 1)
-                           pool and ``nn.Flatten(1, 2)``
+``Restrict``               a reordering of each channel's |G| entries into the cosets H c_i of
+                           the subgroup H (``restriction_index``), folded into the output channels
+                           of the G-convolution that made the map (its filter bank reordered:
+                           exact, and free at run time); nothing is added
+``CosetPool``              the same reordering, which puts each coset's members side by side, then
+                           ``nn.Unflatten(1, (C |H|, n))``, a pool with kernel (n, 1, 1) over the n
+                           cosets, ``nn.Flatten(1, 2)``
 ``nn.GroupNorm``           on a flattened group map: ``nn.GroupNorm(groups, C |G|)``, the same
                            groups of elements, the affine parameters repeated over the group axis
 elementwise ``torch.nn``   copied (``nn.ReLU``, ``nn.Dropout``, ``nn.Identity``, ...)
@@ -50,8 +52,8 @@ import torch
 from torch import nn
 
 from . import models
-from .nn import CosetPool, GroupBatchNorm, GroupConv2d, GroupPool, LiftingConv2d, SpatialPool
-from .nn.pooling import _COSETS
+from .nn import CosetPool, GroupBatchNorm, GroupConv2d, GroupPool, LiftingConv2d, Restrict, SpatialPool
+from .nn.restriction import restriction_index
 
 __all__ = ["export", "layer_sequence", "ExportError"]
 
@@ -63,7 +65,7 @@ ELEMENTWISE = (nn.Identity, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, n
 PLANAR = ELEMENTWISE + (nn.Conv2d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LocalResponseNorm,
                         nn.MaxPool2d, nn.AvgPool2d, nn.LPPool2d, nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d,
                         nn.Dropout2d, nn.ZeroPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d, nn.ConstantPad2d)
-_GCNN_LAYERS = (LiftingConv2d, GroupConv2d, GroupBatchNorm, SpatialPool, GroupPool, CosetPool)
+_GCNN_LAYERS = (LiftingConv2d, GroupConv2d, GroupBatchNorm, SpatialPool, GroupPool, CosetPool, Restrict)
 
 
 class ExportError(TypeError):
@@ -184,6 +186,8 @@ class _Writer:
             self.group_pool(module)
         elif isinstance(module, CosetPool):
             self.coset_pool(module)
+        elif isinstance(module, Restrict):
+            self.restrict(module)
         elif isinstance(module, nn.Sequential) and _is_torch_nn_class(module):
             for child in module:
                 self.write(child)
@@ -217,7 +221,7 @@ class _Writer:
         what = self.name(inner) + ("" if inner is module else f" inside {self.name(module)}")
         raise ExportError(
             f"gcnn_edu.export cannot turn {what} into torch.nn modules: it knows LiftingConv2d, GroupConv2d, "
-            "GroupBatchNorm, SpatialPool, GroupPool, CosetPool, nn.Sequential and the torch.nn modules; "
+            "GroupBatchNorm, SpatialPool, GroupPool, CosetPool, Restrict, nn.Sequential and the torch.nn modules; "
             "write this part of the model as an nn.Sequential of those, or give its class an "
             "as_sequential() method (see gcnn_edu.deploy)")
 
@@ -265,25 +269,44 @@ class _Writer:
                      nn.Flatten(1, 2)]
         self.flat, self.planar = None, True  # a planar map, as in the model
 
-    def coset_pool(self, pool: CosetPool) -> None:
-        cosets = _COSETS  # (number of cosets, coset size) indices into the group axis
-        count, size = cosets.shape
-        if self.flat is None or self.flat.producer is None or self.flat.order != cosets.numel():
+    def fold_permutation(self, module, within: torch.Tensor) -> None:
+        """Reorder the group axis of the running map, position j <- position ``within[j]`` in every
+        channel's block, by reordering the output channels of the nn.Conv2d that made it: exact,
+        and free at run time. Valid because only per-channel modules came since."""
+        if self.flat is None or self.flat.producer is None or self.flat.order != within.numel():
             raise ExportError(
-                f"{self.name(pool)}: gcnn_edu.export folds coset pooling's channel permutation into the "
-                f"G-convolution that made its input, so it must follow a G-convolution on a group of order "
-                f"{cosets.numel()}, with only per-channel modules (batch norm, ReLU, dropout, spatial pooling) "
-                "between them")
-        channels, order, conv = self.flat.channels, self.flat.order, self.flat.producer
-        # output channel c |G| + g of the producer becomes c |G| + j, with g = cosets.flatten()[j]
-        permutation = (torch.arange(channels).view(-1, 1) * order + cosets.flatten()).flatten()
+                f"{self.name(module)}: gcnn_edu.export folds its channel permutation into the G-convolution "
+                f"that made its input, so it must follow a G-convolution (its input a group axis of size "
+                f"{within.numel()}) with only per-channel modules (batch norm, ReLU, dropout, spatial pooling, "
+                "Restrict) between them")
+        conv, order = self.flat.producer, self.flat.order
+        permutation = (torch.arange(self.flat.channels).view(-1, 1) * order + within).flatten()
         with torch.no_grad():
             conv.weight.copy_(conv.weight[permutation.to(conv.weight.device)])
             if conv.bias is not None:
                 conv.bias.copy_(conv.bias[permutation.to(conv.bias.device)])
+
+    def restrict(self, module: Restrict) -> None:
+        """(R f)_i(h_a) = f(h_a c_i), channel c n + i: on the flattened layout a reordering of each
+        channel's block to (i, a), i.e. to ``restriction_index`` read row by row."""
+        index = restriction_index(module.group, module.subgroup)  # (n cosets, |H|)
+        self.fold_permutation(module, index.flatten())
+        cosets, order = index.shape
+        self.flat = _Flat(self.flat.channels * cosets, order, self.flat.producer)
+        if module.planar:  # H = p1: the flattened map is the planar (N, C |G|, H, W) itself
+            self.flat, self.planar = None, True
+
+    def coset_pool(self, pool: CosetPool) -> None:
+        """F(h_a) = pool_i f(h_a c_i): reorder each block to (a, i), so that every coset's members
+        are side by side, then a (n, 1, 1) pool over them."""
+        index = restriction_index(pool.group, pool.subgroup)  # (n cosets, |H|)
+        self.fold_permutation(pool, index.T.flatten())
+        cosets, order = index.shape
         plain = nn.MaxPool3d if pool.mode == "max" else nn.AvgPool3d
-        self.out += [nn.Unflatten(1, (channels * count, size)), plain((size, 1, 1)), nn.Flatten(1, 2)]
-        self.flat = _Flat(channels, count, None)
+        self.out += [nn.Unflatten(1, (self.flat.channels * order, cosets)), plain((cosets, 1, 1)), nn.Flatten(1, 2)]
+        self.flat = _Flat(self.flat.channels, order, None)
+        if pool.planar:  # H = p1: (N, C, H, W)
+            self.flat, self.planar = None, True
 
 
 def export(model: nn.Module) -> nn.Sequential:

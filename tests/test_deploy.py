@@ -25,9 +25,19 @@ import torch
 from torch import nn
 
 import gcnn_edu
+from gcnn_edu import didactic, fast
 from gcnn_edu.deploy import ExportError, layer_sequence
 from gcnn_edu.models import MODELS
-from gcnn_edu.nn import CosetPool, GroupBatchNorm, GroupConv2d, GroupPool, LiftingConv2d, SpatialPool
+from gcnn_edu.nn import (
+    CosetPool,
+    GroupBatchNorm,
+    GroupConv2d,
+    GroupPool,
+    LiftingConv2d,
+    Restrict,
+    SpatialPool,
+    restriction,
+)
 
 PAPER_MODELS = ["z2cnn", "p4cnn", "p4cnn-rotation-pooling", "p4mcnn"]
 MODES = ["train", "no_grad", "inference_mode"]  # the last two in eval mode
@@ -81,8 +91,29 @@ LAYERS = {
     "group-pool": (lambda: GroupPool("max"), (2, 3, 8, 5, 5)),
     "group-pool-mean": (lambda: GroupPool("mean"), (2, 3, 4, 5, 5)),
     "coset-pool": (lambda: CosetPool("max"), (2, 3, 8, 5, 5)),
+    "coset-pool-pmm-mean": (lambda: CosetPool("p4m", "pmm", "mean"), (2, 3, 8, 5, 5)),
+    "restrict": (lambda: Restrict("p4m", "cmm"), (2, 3, 8, 5, 5)),
     "batch-norm": (lambda: randomise_batch_norm(GroupBatchNorm(3)), (2, 3, 4, 5, 5)),
 }
+
+
+# Known failures, strict: each turns into a failure of its own once fixed, so that its mark is removed.
+SAMPLING_CHECK_BREAKS_THE_GRAPH = pytest.mark.xfail(
+    strict=True, raises=torch._dynamo.exc.Unsupported,
+    reason="graph break in the layer's input check: _validation.check_sampling reads the group's numpy "
+           "matrices (g.matrix[axis].sum() < 0), which Dynamo traces as data-dependent branching; compute "
+           "the reversed axes of every point group once at import (a dict of frozensets of ints)")
+AUTOCAST_INPUT_REFUSED = pytest.mark.xfail(
+    strict=True, raises=TypeError,
+    reason="a G-layer after a conv refuses its bf16 input: check_correlation_input compares the input's dtype "
+           "with the float32 weight even where autocast will cast both (skip that check while "
+           "torch.is_autocast_enabled(x.device.type))")
+G_LAYERS = ["lifting-p4", "lifting-p4m", "group-p4", "group-p4m"]
+G_MODELS = ["p4cnn", "p4cnn-rotation-pooling", "p4mcnn", "gcnn"]
+
+
+def marked(names, failing, mark):
+    return [pytest.param(name, marks=mark) if name in failing else name for name in names]
 
 
 def layer_and_input(name: str):
@@ -91,12 +122,22 @@ def layer_and_input(name: str):
     return make(), torch.randn(shape)
 
 
+def forget_cached_indices():
+    """Empty the functools caches of the gather indices. Today they can hold a FakeTensor made while
+    torch.export traced (pinned by test_tracing_leaves_the_cached_indices_real below); emptying them
+    keeps that bug from leaking from one test into the next."""
+    for cached in (fast._filter_index, fast._channel_index, restriction._restriction_index):
+        cached.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_dynamo():
     """Every test compiles from scratch: no cached graph from another test hides a break."""
     torch._dynamo.reset()
+    forget_cached_indices()
     yield
     torch._dynamo.reset()
+    forget_cached_indices()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -105,15 +146,17 @@ def fresh_dynamo():
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("name", marked(LAYERS, G_LAYERS, SAMPLING_CHECK_BREAKS_THE_GRAPH))
 def test_layer_compiles_in_one_graph_and_agrees(name, mode):
-    """Backend aot_eager, fullgraph=True: no graph break, the eager output, in every mode."""
+    """Backend aot_eager, fullgraph=True: no graph break, the eager output, in every mode. The
+    compiled layer runs first, so that its input checks run under Dynamo too."""
     layer, x = layer_and_input(name)
-    expected = run(layer, x, mode)
     compiled = torch.compile(layer, fullgraph=True, backend="aot_eager")
-    torch.testing.assert_close(run(compiled, x, mode), expected, rtol=1e-6, atol=1e-6)
+    out = run(compiled, x, mode)
+    torch.testing.assert_close(out, run(layer, x, mode), rtol=1e-6, atol=1e-6)
 
 
+@SAMPLING_CHECK_BREAKS_THE_GRAPH
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("cls, group", [(LiftingConv2d, "p4"), (GroupConv2d, "p4m")])
 def test_compiled_layer_reads_the_current_weight(cls, group, mode):
@@ -132,17 +175,18 @@ def test_compiled_layer_reads_the_current_weight(cls, group, mode):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", marked(MODELS, G_MODELS, SAMPLING_CHECK_BREAKS_THE_GRAPH))
 def test_model_compiles_in_one_graph_and_agrees(name, mode):
     """Backend eager (Dynamo's capture: fullgraph=True proves there is no graph break), every
-    model in every mode, dropout seeded alike. About 2 s a case on a 2-core CPU."""
+    model in every mode, compiled before any eager call, dropout seeded alike. About 1-2 s a case."""
     model, x = build_model(name), digits()
-    expected = run(model, x, mode)
     compiled = torch.compile(model, fullgraph=True, backend="eager")
-    torch.testing.assert_close(run(compiled, x, mode), expected, rtol=1e-6, atol=1e-6)
+    out = run(compiled, x, mode)
+    torch.testing.assert_close(out, run(model, x, mode), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.slow
+@SAMPLING_CHECK_BREAKS_THE_GRAPH
 @pytest.mark.parametrize("mode", ["train", "no_grad"])
 def test_p4mcnn_compiles_with_aot_eager(mode):
     """Backend aot_eager on one G-CNN, with autograd in train mode: forward and weight gradients."""
@@ -160,6 +204,7 @@ def test_p4mcnn_compiles_with_aot_eager(mode):
 
 
 @pytest.mark.slow
+@SAMPLING_CHECK_BREAKS_THE_GRAPH
 def test_p4cnn_compiles_with_inductor():
     """Backend inductor (the default: generated C++), P4CNN in eval mode under no_grad."""
     model, x = build_model("p4cnn").eval(), digits()
@@ -177,10 +222,36 @@ def test_p4cnn_compiles_with_inductor():
 def test_layer_torch_export_agrees(name, training):
     """The program is traced in the layer's mode (batch norm in train mode updates its buffers)."""
     layer, x = layer_and_input(name)
+    expected = run(layer, x, "train" if training else "no_grad")  # eager first: see forget_cached_indices
     layer.train(training)
     program = torch.export.export(layer, (x,))
-    expected = run(layer, x, "train" if training else "no_grad")
     torch.testing.assert_close(program.module()(x), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow
+class _Lifting(nn.Module):
+    def forward(self, x):
+        return fast.lifting_correlation(x, torch.ones(1, 1, 1, 3, 3), "p4")
+
+
+@pytest.mark.xfail(strict=True, reason="the gather indices are functools-cached tensors: the first call made "
+                   "under torch.export caches a FakeTensor, and every eager call after it returns fake values. "
+                   "Fix: cache Python ints (or numpy) and build the tensor per call, or keep the index in a "
+                   "buffer of the module (fast._filter_index / _channel_index, restriction._restriction_index)")
+@pytest.mark.parametrize("module, shape", [(CosetPool("p4m", "p4"), (2, 3, 8, 5, 5)), (_Lifting(), (1, 1, 7, 7))],
+                         ids=["CosetPool", "fast.lifting_correlation"])
+def test_tracing_leaves_the_cached_indices_real(module, shape):
+    """After torch.export traced a module once, the same module in eager mode still computes real values."""
+    x = torch.randn(shape)
+    torch.export.export(module, (x,))
+    out = module(x)
+    if isinstance(module, CosetPool):
+        rotations, mirrors = x[:, :, :4], x[:, :, [4, 7, 6, 5]]  # the cosets {r^k, r^k m}
+        expected = torch.maximum(rotations, mirrors)
+    else:
+        expected = didactic.lifting_correlation(x, torch.ones(1, 1, 1, 3, 3), "p4")
+    assert type(out) is torch.Tensor
+    torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -253,13 +324,7 @@ def test_layer_runs_under_bf16_autocast(name):
     assert relative_error(low, reference) < BF16_TOLERANCE
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        name in ("p4cnn", "p4cnn-rotation-pooling", "p4mcnn", "gcnn"), raises=TypeError, strict=True,
-        reason="a G-layer after a conv refuses its bf16 input: check_correlation_input compares the input's "
-               "dtype with the float32 weight even where autocast will cast both (skip that check while "
-               "torch.is_autocast_enabled(x.device.type))"))
-    for name in MODELS])
+@pytest.mark.parametrize("name", marked(MODELS, G_MODELS, AUTOCAST_INPUT_REFUSED))
 def test_model_runs_under_bf16_autocast(name):
     """Eval mode: the bf16 logits are within 2e-2 of float32's, relative to their largest value."""
     model, x = build_model(name).eval(), digits(3)
@@ -311,8 +376,8 @@ def test_export_holds_g_convolutions_as_conv2d_on_the_flattened_layout():
 def test_export_of_one_layer(name):
     layer, x = layer_and_input(name)
     layer.eval()
-    if isinstance(layer, CosetPool):  # needs the G-convolution that made its input
-        with pytest.raises(ExportError, match="CosetPool.*must follow a G-convolution"):
+    if isinstance(layer, (CosetPool, Restrict)):  # needs the G-convolution that made its input
+        with pytest.raises(ExportError, match=f"{type(layer).__name__}.*must follow a G-convolution"):
             gcnn_edu.export(layer)
         return
     plain = gcnn_edu.export(layer)
@@ -349,6 +414,38 @@ def test_export_with_coset_pooling_equals_the_network(mode, end):
         assert torch.equal(value, state[key]), key
     # the exported network is equivariant to quarter turns as the original is, to rounding
     assert max(gcnn_edu.check_equivariance(plain, torch.randn(1, 2, 12, 12), group="p4").values()) < 1e-5
+
+
+@pytest.mark.parametrize("group, subgroup, smaller", [("p4m", "pmm", "pm_u"), ("p4m", "cmm", "cm_main"),
+                                                      ("p4", "p2", "p1"), ("p4m", "p4", "p2")])
+@pytest.mark.parametrize("mode", ["max", "mean"])
+def test_export_with_restriction_and_coset_pooling_to_subgroups(group, subgroup, smaller, mode):
+    """Lifting on G, Restrict to H, a layer on H, CosetPool to K: both reorderings are folded into
+    the filter banks, and composed where they follow one another."""
+    torch.manual_seed(0)
+    restrict = Restrict(group, subgroup)
+    planar = smaller == "p1"
+    network = randomise_batch_norm(nn.Sequential(
+        LiftingConv2d(2, 3, 3, group=group), GroupBatchNorm(3), nn.ReLU(), restrict,
+        GroupConv2d(restrict.channels(3), 2, 3, group=subgroup, padding=1), GroupBatchNorm(2), nn.ReLU(),
+        Restrict(subgroup, subgroup), CosetPool(subgroup, smaller, mode, planar=planar),
+        *([] if planar else [GroupPool(mode)]))).eval()
+    plain = gcnn_edu.export(network)
+    assert only_torch_nn(plain)
+    x = torch.randn(3, 2, 9, 9)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x), network(x), rtol=0, atol=1e-5)
+
+
+def test_export_of_restriction_to_a_planar_map():
+    torch.manual_seed(0)
+    network = nn.Sequential(LiftingConv2d(1, 3, 3, group="p4"), Restrict("p4", "p1", planar=True),
+                            nn.Conv2d(12, 2, 3), SpatialPool(2)).eval()
+    plain = gcnn_edu.export(network)
+    x = torch.randn(2, 1, 9, 9)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x), network(x), rtol=0, atol=1e-6)
+    assert any(isinstance(m, nn.MaxPool2d) for m in plain)  # known to be planar: a 2-d pool
 
 
 def test_export_in_train_mode_shares_batch_statistics_over_the_group_axis():
@@ -529,4 +626,4 @@ def test_onnx_runtime_equals_pytorch(name, source, tmp_path):
 
 def test_the_layer_cases_reach_every_layer_class():
     classes = {type(layer_and_input(name)[0]) for name in LAYERS}
-    assert classes == {LiftingConv2d, GroupConv2d, SpatialPool, GroupPool, CosetPool, GroupBatchNorm}
+    assert classes == {LiftingConv2d, GroupConv2d, SpatialPool, GroupPool, CosetPool, Restrict, GroupBatchNorm}
