@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst =,_,$(subst >,,$(subst <,,$(TORCH))))
 
-.PHONY: setup demo test figures bench lint clean
+.PHONY: setup demo test figures bench bench-peers lint clean
 
 setup: $(STAMP)
 
@@ -32,8 +32,22 @@ figures: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py
 
+# The peers (e2cnn, and GrouPy's PyTorch port where GROUPY_SRC names a checkout of it) in their own
+# environment: e2cnn needs numpy<2. gcnn-edu runs from this checkout (PYTHONPATH), not installed.
+PEERS := .venv-peers
+PEERS_STAMP := $(PEERS)/.installed-$(subst =,_,$(subst >,,$(subst <,,$(TORCH))))
+
+$(PEERS_STAMP):
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet "$(TORCH)" "numpy<2" e2cnn
+	rm -f $(PEERS)/.installed-* && touch $@
+
+bench-peers: $(PEERS_STAMP)
+	PYTHONPATH=$(CURDIR) $(PEERS)/bin/python benchmarks/bench_peers.py
+
 lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) .pytest_cache .ruff_cache .hypothesis

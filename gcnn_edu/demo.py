@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ._arguments import positive_float, positive_int, random_seed
 from .data import digit_sets, rotated90
 from .models import P4CNN, Z2CNN, count_parameters
 from .training import accuracy_vs_angle, check_writable, evaluate, plot_accuracy_vs_angle, resolve_device, train
@@ -37,39 +38,32 @@ TESTS = {"upright": "upright", "rotated90": "turned by 90k deg", "rotated": "tur
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="figures", help="folder for the figures and results (default: figures)")
-    parser.add_argument("--upright-epochs", type=int, default=4, help="epochs on upright digits (default: 4)")
-    parser.add_argument("--rotated-epochs", type=int, default=4, help="epochs on rotated digits (default: 4)")
-    parser.add_argument("--angle-step", type=float, default=30.0,
-                        help="degrees between the angles of the accuracy curve (default: 30)")
-    parser.add_argument("--curve-digits", type=int, default=500,
+    parser.add_argument("--upright-epochs", type=positive_int, default=4,
+                        help="epochs on upright digits (default: 4)")
+    parser.add_argument("--rotated-epochs", type=positive_int, default=4,
+                        help="epochs on rotated digits (default: 4)")
+    parser.add_argument("--angle-step", type=positive_float, default=10.0,
+                        help="degrees between the angles of the accuracy curve (default: 10)")
+    parser.add_argument("--curve-digits", type=positive_int, default=500,
                         help="test digits turned to every angle of the curve (default: 500)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu or cuda")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1,
                         help="CPU threads (default: every core). The table was measured with 2, on 2 idle cores; "
                              "on a busy machine, fewer threads than cores is faster")
     parser.add_argument("--no-animation", action="store_true", help="skip the feature-map animation")
 
 
 def run(args) -> int:
-    if args.upright_epochs < 1 or args.rotated_epochs < 1:
-        raise SystemExit("gcnn-edu demo: --upright-epochs and --rotated-epochs must be at least 1")
-    if args.angle_step <= 0 or args.curve_digits < 1:
-        raise SystemExit("gcnn-edu demo: --angle-step and --curve-digits must be positive")
-    try:
-        device = resolve_device(args.device)
-        out = check_writable(args.out)
-    except ValueError as error:
-        raise SystemExit(f"gcnn-edu demo: {error}") from None
-    if args.threads < 1:
-        raise SystemExit(f"gcnn-edu demo: --threads must be at least 1, got {args.threads}")
+    device = resolve_device(args.device)  # the arguments' values were checked by argparse
+    out = check_writable(args.out)
     torch.set_num_threads(args.threads)
     run_demo(out, device, args.upright_epochs, args.rotated_epochs, args.angle_step, args.curve_digits,
              args.seed, animation=not args.no_animation)
     return 0
 
 
-def run_demo(out, device="auto", upright_epochs=4, rotated_epochs=4, angle_step=30.0, curve_digits=500, seed=0,
+def run_demo(out, device="auto", upright_epochs=4, rotated_epochs=4, angle_step=10.0, curve_digits=500, seed=0,
              animation=True, train_digits=None, test_digits=None) -> dict:
     """The whole demo; returns the results that it prints and saves. ``train_digits`` and
     ``test_digits`` (default: all 4,000 and 1,000) make a quick check of the pipeline."""

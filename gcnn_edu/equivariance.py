@@ -20,8 +20,9 @@ def check_equivariance(module, x: torch.Tensor, group: GroupLike | None = None, 
 
     Args:
         module: any callable module; its layers' groups are read with :func:`layer_groups`.
-        x: a planar (N, C, H, W) or group (N, C, |H|, H, W) input, H == W if the group has
-            quarter turns.
+        x: a planar (N, C, H, W) or group (N, C, |H|, H, W) input with N >= 1, H == W if the
+            group has quarter turns (an empty or wrongly shaped input raises a ValueError before
+            the module is called).
         group: the group whose elements g are checked (a name such as 'p4' or 'C4', or a group
             object). By default the group of the module's layers when they all have one group;
             when they have several (e.g. p4m layers, a CosetPool to p4, p4 layers) it must be
@@ -39,8 +40,10 @@ def check_equivariance(module, x: torch.Tensor, group: GroupLike | None = None, 
 
     Call ``module.eval()`` first if it has dropout.
     """
+    _check_input(x)
     layers = layer_groups(module)
     G = _checked_group(group, layers, x)
+    _check_square(x, G)
     source = _resolve_or(input_group, layers[0][0] if layers else None, G)
     target = _resolve_or(output_group, layers[-1][1] if layers else None, G)
     y = module(x)
@@ -51,6 +54,26 @@ def check_equivariance(module, x: torch.Tensor, group: GroupLike | None = None, 
         expected = y if invariant else act(g, y, target)
         errors[g.label] = (module(act(g, x, source)) - expected).abs().max().item()
     return errors
+
+
+def _check_input(x) -> None:
+    """A batch of at least one map: no input measures nothing."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"check_equivariance expects a torch.Tensor input, got {type(x).__name__}")
+    if x.dim() not in (4, 5):
+        raise ValueError("check_equivariance expects a planar (N, C, H, W) or group (N, C, |H|, H, W) input, "
+                         f"got shape {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError("check_equivariance got an empty batch (N = 0), which measures nothing: "
+                         f"pass at least one input, e.g. shape {(1, *x.shape[1:])}")
+
+
+def _check_square(x, group: PlaneGroup) -> None:
+    """Elements that swap the axes (quarter turns, diagonal mirrors) need H == W: name the input's size."""
+    height, width = x.shape[-2:]
+    if height != width and any(g.matrix[0, 0] == 0 for g in group.point_group):
+        raise ValueError(f"check_equivariance got a {height}x{width} input (H x W), but {group.name} has elements "
+                         "that swap rows and columns, which need a square input, H == W: crop or pad it to a square")
 
 
 def layer_groups(module) -> list[tuple[PlaneGroup | None, PlaneGroup | None]]:

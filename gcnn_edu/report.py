@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import torch
 
+from ._arguments import int_range
 from .equivariance import check_equivariance
 from .groups import C4, D4, PointGroup
 from .nn import GroupConv2d, GroupPool, LiftingConv2d
+
+MAX_SIZE = 256  # a larger side only makes the report slower
 
 
 def cayley_table_text(G: PointGroup) -> str:
@@ -36,7 +39,8 @@ def equivariance_report(group: str, size: int = 9, seed: int = 0) -> dict[str, d
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--size", type=int, default=9, help="side of the random test input (default 9)")
+    parser.add_argument("--size", type=int_range(1, MAX_SIZE), default=9,
+                        help=f"side of the random test input, 1 to {MAX_SIZE} (default 9)")
 
 
 def run(args) -> int:

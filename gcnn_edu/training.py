@@ -14,6 +14,9 @@ Reproducible and resumable by construction:
   is atomic, so an interrupted run leaves the previous checkpoint or the new one, never half
   a file. ``resume=True`` loads it and carries on: 2 epochs straight and 1 epoch, stop,
   1 more epoch give identical weights (on the same device and number of threads).
+* a checkpoint holds only tensors, numbers, strings and plain containers, and is read with
+  ``torch.load(..., weights_only=True)``: a file that asks for any other Python object (whose
+  unpickling could run code) is refused, and nothing in it runs.
 
 Command line::
 
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -37,8 +42,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._arguments import data_source, one_of, positive_float, positive_int, random_seed
 from .data import DATASETS, Digits, digit_sets, load_amat, rotate
+from .errors import GcnnEduError
 from .models import MODELS, build_model, count_parameters
+from .viz.accuracy import draw_accuracy_vs_angle, plot_accuracy_vs_angle  # the plot lives in the viz
 
 __all__ = ["train", "evaluate", "accuracy_vs_angle", "resolve_device", "save_checkpoint", "load_checkpoint",
            "check_writable", "draw_accuracy_vs_angle", "plot_accuracy_vs_angle", "DEFAULT_ANGLES",
@@ -59,24 +67,26 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {device!r}: expected 'auto', 'cpu' or 'cuda'") from error
+        raise GcnnEduError(f"unknown device {device!r}: expected 'auto', 'cpu' or 'cuda'") from error
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available: use --device cpu or auto")
+        raise GcnnEduError("device 'cuda' was asked for but no CUDA GPU is available: use --device cpu or auto")
     if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {str(device)!r}: expected 'auto', 'cpu' or 'cuda'")
+        raise GcnnEduError(f"unsupported device {str(device)!r}: expected 'auto', 'cpu' or 'cuda'")
     return device
 
 
 def check_writable(folder: str | Path) -> Path:
     """Create ``folder`` if needed and make sure files can be written there, before any work."""
+    if not str(folder).strip():  # Path("") would silently be the current folder
+        raise GcnnEduError("the output folder is an empty string: name a folder with --out")
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
             pass
     except OSError as error:
-        raise ValueError(f"cannot write to the output folder {str(folder)!r} ({error.strerror or error}): "
-                         "choose another folder with --out") from None
+        raise GcnnEduError(f"cannot write to the output folder {str(folder)!r} ({error.strerror or error}): "
+                           "choose another folder with --out") from None
     return folder
 
 
@@ -96,21 +106,80 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
         raise
 
 
+CHECKPOINT_ENTRIES = {"model_name": str, "model": dict, "optimizer": dict, "epoch": int, "history": dict,
+                      "seed": int}
+HISTORY_ENTRIES = ("epoch", "loss", "test_accuracy", "seconds")
+
+
 def load_checkpoint(path: str | Path, model_name: str | None = None) -> dict:
-    """Read a checkpoint written by :func:`train`; with ``model_name``, check it holds that model."""
+    """Read a checkpoint written by :func:`train`; with ``model_name``, check it holds that model.
+
+    Only tensors, numbers, strings and plain containers are unpickled (``weights_only=True``):
+    a file that asks for any other Python object, whose unpickling could run code, raises a
+    :class:`GcnnEduError` that names the file, and nothing in it runs. So does a damaged file
+    or one that lacks an entry of :data:`CHECKPOINT_ENTRIES`.
+    """
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
-    except Exception as error:  # torch raises several types for a damaged file
-        raise ValueError(f"{str(path)!r} is not a readable checkpoint ({error}): delete it to start again") from None
+    except pickle.UnpicklingError as error:
+        reason = _unpickler_reason(error)
+        if "global" in reason.lower():  # e.g. 'Unsupported global: GLOBAL builtins.open'
+            raise GcnnEduError(
+                f"{str(path)!r} is not a trusted gcnn-edu checkpoint: it asks to build Python objects ({reason}), "
+                "and gcnn-edu unpickles only tensors, numbers and strings, since anything else could run code. "
+                "Nothing was loaded: delete the file, or write to another folder with --out") from None
+        raise GcnnEduError(f"{str(path)!r} is not a readable checkpoint ({reason}): delete it to start again") from None
+    except Exception as error:  # torch raises several types (RuntimeError, EOFError, OSError...) for a damaged file
+        raise GcnnEduError(f"{str(path)!r} is not a readable checkpoint ({_one_line(error)}): "
+                           "delete it to start again") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{str(path)!r} is not a gcnn-edu training checkpoint")
+        raise GcnnEduError(f"{str(path)!r} is not a gcnn-edu training checkpoint")
+    for key, kind in CHECKPOINT_ENTRIES.items():
+        if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
+            raise GcnnEduError(f"{str(path)!r} is a damaged gcnn-edu checkpoint: its entry {key!r} is missing or "
+                               f"not a {kind.__name__}: delete it to start again")
+    history = state["history"]
+    if (set(history) != set(HISTORY_ENTRIES) or not all(isinstance(v, list) for v in history.values())
+            or len({len(v) for v in history.values()}) != 1):
+        raise GcnnEduError(f"{str(path)!r} is a damaged gcnn-edu checkpoint: its history is not four lists "
+                           f"{', '.join(HISTORY_ENTRIES)} of one length: delete it to start again")
     if model_name is not None and state["model_name"] != model_name:
-        raise ValueError(f"{str(path)!r} holds a {state['model_name']!r} model, not {model_name!r}: "
-                         f"train {state['model_name']!r} to resume it, or write to another folder")
+        raise GcnnEduError(f"{str(path)!r} holds a {state['model_name']!r} model, not {model_name!r}: "
+                           f"train {state['model_name']!r} to resume it, or write to another folder")
     return state
+
+
+def _unpickler_reason(error: Exception) -> str:
+    """torch's own reason in a weights-only unpickling error, e.g. 'Unsupported global: GLOBAL io.open'."""
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?: was not an allowed global|\n|$)", str(error))
+    return found.group(1).strip() if found else _one_line(error)
+
+
+def _one_line(error: Exception, limit: int = 200) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _restore(model: nn.Module, optimizer: torch.optim.Optimizer, state: dict, path) -> None:
+    """Load a checkpoint's weights and optimizer state, or say which file does not fit the model."""
+    def unfit(reason: str) -> GcnnEduError:
+        return GcnnEduError(f"{str(path)!r} says it holds a {state['model_name']!r} model, but its weights do not fit "
+                            f"{type(model).__name__} ({reason}): the file was edited or damaged; delete it to "
+                            "start again")
+
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:
+        raise unfit(_one_line(error)) from None
+    for parameter in model.parameters():
+        for name, value in optimizer.state.get(parameter, {}).items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
+                raise unfit(f"optimizer entry {name!r} of shape {tuple(value.shape)} for a parameter of shape "
+                            f"{tuple(parameter.shape)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,8 +215,10 @@ def train(model: nn.Module, train_set: Digits, test_set: Digits | None = None, e
     start = 0
     if checkpoint is not None and resume and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, model_name)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        if state["seed"] != seed:
+            raise GcnnEduError(f"{str(checkpoint)!r} was trained with seed {state['seed']}, not {seed}: resume it "
+                               f"with the same seed (--seed {state['seed']}), or write to another folder")
+        _restore(model, optimizer, state, checkpoint)
         history, start = state["history"], state["epoch"]
     images, labels = train_set.images.to(device), train_set.labels.to(device)
     for epoch in range(start, epochs):
@@ -219,65 +290,28 @@ def accuracy_vs_angle(model: nn.Module, digits: Digits, angles=DEFAULT_ANGLES, b
 
 
 # --------------------------------------------------------------------------------------------
-# The plot
-# --------------------------------------------------------------------------------------------
-
-def draw_accuracy_vs_angle(curves: dict[str, dict[float, float]], ax, title: str | None = None):
-    """One line per model on ``ax``: accuracy (%) against the rotation angle of the test digits.
-
-    Curves whose labels start with the same word (the model's name) share a colour; a curve
-    whose label mentions 'upright' (trained on upright digits) is dashed. Returns ``ax``.
-    """
-    names = list(dict.fromkeys(label.split(maxsplit=1)[0].strip(",") for label in curves))
-    for label, curve in curves.items():
-        angles = sorted(curve)
-        colour = f"C{names.index(label.split(maxsplit=1)[0].strip(','))}"
-        ax.plot(angles, [100 * curve[a] for a in angles], marker="o", markersize=3, color=colour,
-                linestyle="--" if "upright" in label else "-", label=label)
-    ax.set_xlabel("rotation of the test digits (degrees, counter-clockwise)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_xticks(range(0, 361, 45))
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_accuracy_vs_angle(curves: dict[str, dict[float, float]], path: str | Path,
-                           title: str = "Test accuracy of digits rotated by an angle") -> Path:
-    """:func:`draw_accuracy_vs_angle` on a figure of its own, legend below, saved to ``path``."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7.5, 5), layout="constrained")
-    draw_accuracy_vs_angle(curves, figure.subplots(), title)
-    figure.legend(loc="outside lower center", ncols=2, fontsize=8)
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    return path
-
-
-# --------------------------------------------------------------------------------------------
 # gcnn-edu train
 # --------------------------------------------------------------------------------------------
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", nargs="+", default=["z2cnn", "p4cnn"], metavar="NAME",
-                        help=f"one or more of: {', '.join(MODELS)} (default: z2cnn p4cnn)")
-    parser.add_argument("--train-data", default="rotated", metavar="DATA",
+    parser.add_argument("--model", nargs="+", type=one_of(MODELS, "model"), default=["z2cnn", "p4cnn"],
+                        metavar="NAME", help=f"one or more of: {', '.join(MODELS)} (default: z2cnn p4cnn)")
+    parser.add_argument("--train-data", type=data_source(DATASETS), default="rotated", metavar="DATA",
                         help=f"{', '.join(DATASETS)}, or an MNIST-rot .amat file (default: rotated)")
-    parser.add_argument("--test-data", default="rotated", metavar="DATA",
+    parser.add_argument("--test-data", type=data_source(DATASETS), default="rotated", metavar="DATA",
                         help=f"{', '.join(DATASETS)}, or an MNIST-rot .amat file (default: rotated)")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs in all, counting resumed ones (default: 10)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate (default: 0.003)")
-    parser.add_argument("--lr-decay", type=float, default=0.8, help="learning-rate factor per epoch (default: 0.8)")
-    parser.add_argument("--train-digits", type=int, default=None, help="use only this many training digits")
-    parser.add_argument("--test-digits", type=int, default=None, help="use only this many test digits")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the rotations and the training")
+    parser.add_argument("--epochs", type=positive_int, default=10,
+                        help="epochs in all, counting resumed ones (default: 10)")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=3e-3, help="Adam's learning rate (default: 0.003)")
+    parser.add_argument("--lr-decay", type=positive_float, default=0.8,
+                        help="learning-rate factor per epoch (default: 0.8)")
+    parser.add_argument("--train-digits", type=positive_int, default=None, help="use only this many training digits")
+    parser.add_argument("--test-digits", type=positive_int, default=None, help="use only this many test digits")
+    parser.add_argument("--seed", type=random_seed, default=0, help="seed of the split, the rotations and the training")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
-    parser.add_argument("--angle-step", type=float, default=15.0,
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--angle-step", type=positive_float, default=15.0,
                         help="degrees between the test angles of the accuracy curve (default: 15)")
     parser.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
@@ -288,25 +322,20 @@ def _named_data(name: str, split_role: str, seed: int) -> Digits:
         train, test = digit_sets(name, name, seed=seed)
         return train if split_role == "train" else test
     if name.endswith(".amat"):
-        return load_amat(name)
-    raise ValueError(f"unknown {split_role} data {name!r}: expected one of {', '.join(DATASETS)} "
-                     "or the path of an MNIST-rot .amat file")
+        try:
+            return load_amat(name)
+        except (OSError, ValueError) as error:  # load_amat names the file, the line and the fix
+            raise GcnnEduError(f"{split_role} data: {error}") from None
+    raise GcnnEduError(f"unknown {split_role} data {name!r}: expected one of {', '.join(DATASETS)} "
+                       "or the path of an MNIST-rot .amat file")
 
 
 def run(args) -> int:
-    names = [name.lower() for name in args.model]
-    for name in names:
-        if name not in MODELS:
-            raise SystemExit(f"gcnn-edu train: unknown model {name!r}: expected one of {', '.join(MODELS)}")
-    if args.angle_step <= 0:
-        raise SystemExit(f"gcnn-edu train: --angle-step must be positive, got {args.angle_step}")
-    try:
-        device = resolve_device(args.device)
-        out = check_writable(args.out)
-        train_set = _named_data(args.train_data, "train", args.seed).subset(args.train_digits)
-        test_set = _named_data(args.test_data, "test", args.seed).subset(args.test_digits)
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"gcnn-edu train: {error}") from None
+    names = list(dict.fromkeys(args.model))  # checked and lower-cased by argparse; each once
+    device = resolve_device(args.device)
+    out = check_writable(args.out)
+    train_set = _named_data(args.train_data, "train", args.seed).subset(args.train_digits)
+    test_set = _named_data(args.test_data, "test", args.seed).subset(args.test_digits)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"training {', '.join(names)} on {len(train_set)} {args.train_data} digits, testing on "
@@ -318,12 +347,9 @@ def run(args) -> int:
         torch.manual_seed(args.seed)  # the same initial weights on every run
         model = build_model(name)
         folder = check_writable(out / name)
-        try:
-            history = train(model, train_set, test_set, epochs=args.epochs, batch_size=args.batch_size,
-                            lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, device=device,
-                            checkpoint=folder / "checkpoint.pt", resume=args.resume, model_name=name)
-        except ValueError as error:
-            raise SystemExit(f"gcnn-edu train: {error}") from None
+        history = train(model, train_set, test_set, epochs=args.epochs, batch_size=args.batch_size,
+                        lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, device=device,
+                        checkpoint=folder / "checkpoint.pt", resume=args.resume, model_name=name)
         curve = accuracy_vs_angle(model, upright_test, angles, device=device, progress=True, desc=f"{name} angles")
         metrics["models"][name] = {"parameters": count_parameters(model), "history": history,
                                    "test_accuracy": history["test_accuracy"][-1] if history["epoch"] else None,

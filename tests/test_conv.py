@@ -5,6 +5,7 @@ import itertools
 import pickle
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -340,6 +341,7 @@ def _to_float64_and_back(layer):
 CHANGES = {
     "optimizer step": _optimizer_step,
     ".data mul_": lambda layer: layer.weight.data.mul_(2),
+    ".data = new tensor": lambda layer: setattr(layer.weight, "data", torch.randn_like(layer.weight)),
     ".data[:] =": lambda layer: layer.weight.data.__setitem__(slice(None), 0.5),
     "bias.data.fill_": lambda layer: layer.bias.data.fill_(3.0),
     "shared NumPy memory": _numpy_view_edit,
@@ -505,6 +507,83 @@ def test_cuda_equivariance_and_eval_cache():
     x = torch.randn(2, 1, 9, 9, device="cuda")
     assert max(check_equivariance(net, x).values()) < 1e-4
     with torch.no_grad():
-        assert net[1]._bank()[0] is net[1]._bank()[0]  # the exact cache works on the GPU too
+        net(x)
+        assert not net[1]._bank_cache  # on a GPU the bank is gathered every call: comparing would sync
         net[1].weight.data.mul_(2)
         assert torch.equal(net[1](net[0](x)), fresh_output(net[1], net[0](x)))
+
+
+# --- edge cases: integer-like sizes, integer input, a changed stride, where warnings point ---------
+
+
+@pytest.mark.parametrize("cls", LAYERS)
+def test_numpy_and_tensor_integers_are_accepted_as_sizes(cls):
+    layer = cls(2, 3, np.int64(3), padding=np.int64(1), stride=torch.tensor(1), dilation=np.uint8(1))
+    assert (layer.kernel_size, layer.padding, layer.stride, layer.dilation) == (3, 1, 1, 1)
+    assert all(type(v) is int for v in (layer.kernel_size, layer.padding, layer.stride, layer.dilation))
+    assert layer(make_input(layer, 1, 5, 5, dtype=torch.float32)).shape[-2:] == (5, 5)
+    assert cls(np.int64(2), np.int32(3), 3).weight.shape[:2] == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: LiftingConv2d(1, 2, 3, padding=1.0), "padding must be an int, got float 1.0: use 1"),
+        (lambda: LiftingConv2d(1, 2, 3, padding=np.float64(1)), "padding must be an int, got float64 1.0: use 1"),
+        (lambda: LiftingConv2d(1, 2, np.float32(3)), "kernel_size must be an int, got float32"),
+        (lambda: LiftingConv2d(1, 2, 3, stride=True), "stride must be an int, got bool"),
+        (lambda: LiftingConv2d(1, 2, 3, stride=torch.tensor(2.0)), "stride must be an int, got Tensor"),
+        (lambda: LiftingConv2d(1.0, 2, 3), "in_channels must be an int, got float 1.0: use 1"),
+        (lambda: GroupConv2d(2, np.float64(4), 3), "out_channels must be an int, got float64"),
+        (lambda: GroupConv2d(2, 2, (3, np.float32(3))), "kernel_size must be an int"),
+    ],
+)
+def test_float_sizes_are_refused(make, words):
+    with pytest.raises(TypeError, match=words):
+        make()
+
+
+@pytest.mark.parametrize(
+    "dtype, words",
+    [
+        (torch.uint8, r"expects a floating-point input, got torch.uint8: convert it with x.to\(torch.float32\) or "
+                      r"x.float\(\); 8-bit images of grey values 0..255 also need scaling to \[0, 1\]: "
+                      r"x.to\(torch.float32\) / 255"),
+        (torch.int64, r"expects a floating-point input, got torch.int64: convert it with x.to\(torch.float32\) or "
+                      r"x.float\(\)$"),
+        (torch.bool, "expects a floating-point input, got torch.bool"),
+    ],
+)
+def test_integer_input_is_named_with_the_conversion(dtype, words):
+    for layer in (LiftingConv2d(1, 2, 3), GroupConv2d(1, 2, 3)):
+        x = make_input(layer, 1, 5, 5, dtype=torch.float32).to(dtype)
+        with pytest.raises(TypeError, match=f"{type(layer).__name__} {words}"):
+            layer(x)
+
+
+def test_the_equivariance_warning_points_at_the_line_that_calls_the_layer():
+    x = torch.randn(1, 1, 8, 8)
+    for call in (lambda: LiftingConv2d(1, 1, 3, stride=2)(x),
+                 lambda: torch.nn.Sequential(LiftingConv2d(1, 1, 3, stride=2))(x),
+                 lambda: check_equivariance(LiftingConv2d(1, 1, 3, stride=2), x)):
+        with pytest.warns(EquivarianceWarning) as record:
+            call()
+        assert {w.filename for w in record} == {__file__}, [w.filename for w in record]
+
+
+def test_changing_the_stride_after_the_first_call_is_checked():
+    """The checked signature must cover stride, padding, dilation and kernel, not only the input."""
+    layer = LiftingConv2d(1, 1, 3, dtype=torch.float64)
+    x = torch.randn(1, 1, 8, 8, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x)  # stride 1: every grid is symmetric
+    layer.stride = 2  # (8 - 3) % 2 == 1: the last row and column are skipped
+    with pytest.warns(EquivarianceWarning, match="stride 2 on a 8x8 input"):
+        layer(x)
+    layer.stride, layer.padding = 1, 0
+    layer(x)
+    layer.padding = 1
+    layer.stride = 2  # (8 + 2 - 3) % 2 == 1
+    with pytest.warns(EquivarianceWarning, match="stride 2 on a 8x8 input with padding 1"):
+        layer(x)

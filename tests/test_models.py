@@ -107,3 +107,30 @@ def _randomise_batch_norm(model):
             module.running_var.copy_(torch.rand(n, generator=generator, dtype=torch.float64) + 0.5)
             module.weight.data.copy_(torch.rand(n, generator=generator, dtype=torch.float64) + 0.5)
             module.bias.data.copy_(torch.randn(n, generator=generator, dtype=torch.float64) * 0.1)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_an_empty_batch_gives_empty_logits(name):
+    model = build_model(name).eval()
+    with torch.no_grad():
+        assert model(torch.rand(0, 1, 28, 28)).shape == (0, 10)
+
+
+@pytest.mark.parametrize("group, order", [("p4", 4), ("p4m", 8)])
+def test_layers_map_an_empty_batch_to_an_empty_batch(group, order):
+    lifting = LiftingConv2d(1, 3, 3, group=group, padding=1)
+    conv = GroupConv2d(3, 2, 3, group=group, stride=2)
+    lifted = lifting(torch.rand(0, 1, 9, 9))
+    assert lifted.shape == (0, 3, order, 9, 9)
+    assert conv(lifted).shape == (0, 2, order, 4, 4)
+    lifted.sum().backward()  # and the empty batch's gradient is zero, not an error
+    assert torch.equal(lifting.weight.grad, torch.zeros_like(lifting.weight))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_integer_images_are_named_with_the_conversion(name):
+    model = build_model(name)
+    with pytest.raises(TypeError, match=rf"{type(model).__name__} expects a floating-point input, got torch.uint8: "
+                                        r"convert it with x.to\(torch.float32\) or x.float\(\); 8-bit images .* "
+                                        r"x.to\(torch.float32\) / 255"):
+        model(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))

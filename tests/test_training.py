@@ -9,6 +9,7 @@ import torch
 from gcnn_edu import cli, training
 from gcnn_edu.data import digit_sets
 from gcnn_edu.demo import format_table, run_demo
+from gcnn_edu.errors import GcnnEduError
 from gcnn_edu.models import P4CNN, Z2CNN
 from gcnn_edu.training import (
     accuracy_vs_angle,
@@ -72,9 +73,18 @@ def test_training_is_reproducible_and_learns(small_sets):
     assert other["loss"][0] != a["loss"][0]
 
 
+def _state(epoch: int, **changes) -> dict:
+    """The entries of a checkpoint as train() writes them (with no weights), changed by ``changes``."""
+    history = {"epoch": list(range(1, epoch + 1)), "loss": [1.0] * epoch, "test_accuracy": [None] * epoch,
+               "seconds": [0.5] * epoch}
+    state = {"format": 1, "model_name": "z2cnn", "model": {}, "optimizer": {"state": {}, "param_groups": []},
+             "epoch": epoch, "history": history, "seed": 0}
+    return state | changes
+
+
 def test_an_interrupted_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "checkpoint.pt"
-    save_checkpoint(path, {"format": 1, "model_name": "z2cnn", "epoch": 1})
+    save_checkpoint(path, _state(1))
 
     def interrupted_save(state, file):
         file.write(b"half a checkpoint")
@@ -82,7 +92,7 @@ def test_an_interrupted_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(training.torch, "save", interrupted_save)
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(path, {"format": 1, "model_name": "z2cnn", "epoch": 2})
+        save_checkpoint(path, _state(2))
     assert load_checkpoint(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
 
@@ -92,26 +102,88 @@ def test_checkpoint_errors(small_sets, tmp_path):
     path = tmp_path / "checkpoint.pt"
     train(_fresh(Z2CNN), train_set.subset(32), epochs=1, checkpoint=path, model_name="z2cnn", progress=False,
           device="cpu")
-    with pytest.raises(ValueError, match="holds a 'z2cnn' model, not 'p4cnn'"):
+    with pytest.raises(GcnnEduError, match="holds a 'z2cnn' model, not 'p4cnn'"):
         train(_fresh(P4CNN), train_set.subset(32), epochs=2, checkpoint=path, resume=True, model_name="p4cnn",
               progress=False, device="cpu")
+    with pytest.raises(GcnnEduError, match="was trained with seed 0, not 1: resume it with the same seed"):
+        train(_fresh(Z2CNN), train_set.subset(32), epochs=2, checkpoint=path, resume=True, model_name="z2cnn",
+              progress=False, device="cpu", seed=1)
+    state = load_checkpoint(path)
+    save_checkpoint(path, state | {"model_name": "p4cnn"})  # the name edited, the weights still a Z2CNN's
+    with pytest.raises(GcnnEduError, match="says it holds a 'p4cnn' model, but its weights do not fit P4CNN"):
+        train(_fresh(P4CNN), train_set.subset(32), epochs=2, checkpoint=path, resume=True, model_name="p4cnn",
+              progress=False, device="cpu")
+    exp_avg = state["optimizer"]["state"][0]["exp_avg"]
+    state["optimizer"]["state"][0]["exp_avg"] = exp_avg[:1]  # Adam's moment of the first weight, cut short
+    save_checkpoint(path, state)
+    with pytest.raises(GcnnEduError, match=r"optimizer entry 'exp_avg' of shape \(1, 1, 3, 3\) for a parameter of "
+                                           r"shape \(20, 1, 3, 3\)"):
+        train(_fresh(Z2CNN), train_set.subset(32), epochs=2, checkpoint=path, resume=True, model_name="z2cnn",
+              progress=False, device="cpu")
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(GcnnEduError, match="not a readable checkpoint"):
         load_checkpoint(path)
     torch.save({"weights": 1}, path)
-    with pytest.raises(ValueError, match="not a gcnn-edu training checkpoint"):
+    with pytest.raises(GcnnEduError, match="not a gcnn-edu training checkpoint"):
         load_checkpoint(path)
+    for damage, words in [({"epoch": "1"}, "entry 'epoch' is missing or not a int"),
+                          ({"seed": True}, "entry 'seed' is missing or not a int"),
+                          ({"model": None}, "entry 'model' is missing or not a dict"),
+                          ({"history": {"epoch": [1]}}, "its history is not four lists")]:
+        save_checkpoint(path, _state(1) | damage)
+        with pytest.raises(GcnnEduError, match=words):
+            load_checkpoint(path)
+
+
+class _RunsCode:
+    """Pickles to a call of ``open(marker, "w")``: unpickling it would create the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unrun(tmp_path):
+    path, marker = tmp_path / "checkpoint.pt", tmp_path / "marker"
+    torch.save(_state(1, history=_RunsCode(marker)), path)
+    with pytest.raises(GcnnEduError) as error:
+        load_checkpoint(path)
+    assert str(error.value).startswith(f"{str(path)!r} is not a trusted gcnn-edu checkpoint: it asks to build "
+                                       "Python objects (Unsupported global: GLOBAL ")
+    assert "Nothing was loaded: delete the file, or write to another folder with --out" in str(error.value)
+    assert not marker.exists()
+    # the same file, unpickled without weights_only, does run the code: the test above could fail
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_a_checkpoint_holds_only_what_weights_only_loads(small_sets, tmp_path):
+    """Tensors, numbers, strings, None and plain containers: nothing that needs a trusted unpickler."""
+    path = tmp_path / "checkpoint.pt"
+    train(_fresh(P4CNN), small_sets[0].subset(16), small_sets[1].subset(8), epochs=1, batch_size=16,
+          checkpoint=path, progress=False, device="cpu")
+
+    def plain(value) -> bool:
+        if isinstance(value, dict):
+            return all(isinstance(k, (str, int)) and plain(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        return value is None or isinstance(value, (torch.Tensor, bool, int, float, str))
+
+    assert plain(torch.load(path, weights_only=True))
 
 
 def test_bad_arguments(tmp_path, small_sets):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ValueError, match="cannot write to the output folder .* choose another folder with --out"):
+    with pytest.raises(GcnnEduError, match="cannot write to the output folder .* choose another folder with --out"):
         check_writable(blocker / "runs")
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+    with pytest.raises(GcnnEduError, match="unknown device 'tpu'"):
         resolve_device("tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA GPU is available"):
+        with pytest.raises(GcnnEduError, match="no CUDA GPU is available"):
             resolve_device("cuda")
     assert resolve_device("auto").type in ("cpu", "cuda")
     with pytest.raises(ValueError, match="epochs must be an int >= 0"):
@@ -141,16 +213,14 @@ def test_the_train_command(tmp_path, capsys):
     assert metrics["models"]["z2cnn"]["history"]["epoch"] == [1, 2]
     assert "z2cnn epoch 2/2" in capsys.readouterr().err
 
-    with pytest.raises(SystemExit, match="unknown model 'vgg'"):
-        cli.main(["train", "--model", "vgg", "--out", str(out)])
-    with pytest.raises(SystemExit, match="unknown train data 'svhn'"):
-        cli.main(["train", "--train-data", "svhn", "--out", str(out)])
-    with pytest.raises(SystemExit, match="holds a 'z2cnn' model, not 'p4cnn'"):
-        (out / "p4cnn" / "checkpoint.pt").write_bytes((out / "z2cnn" / "checkpoint.pt").read_bytes())
+    capsys.readouterr()
+    (out / "p4cnn" / "checkpoint.pt").write_bytes((out / "z2cnn" / "checkpoint.pt").read_bytes())
+    with pytest.raises(SystemExit) as exit_info:
         cli.main(argv + ["--epochs", "3", "--resume"])
-    (tmp_path / "file").write_text("")
-    with pytest.raises(SystemExit, match="cannot write to the output folder"):
-        cli.main(["train", "--out", str(tmp_path / "file" / "out")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"gcnn-edu train: error: {str(out / 'p4cnn' / 'checkpoint.pt')!r} holds a 'z2cnn' model, not 'p4cnn': "
+        "train 'z2cnn' to resume it, or write to another folder")
 
 
 def test_the_demo_pipeline_on_a_few_digits(tmp_path):

@@ -318,3 +318,224 @@ def test_figures_function_has_one_colour_per_element(group):
     wobble = 1e-4 * group.order  # the animation's blends (1 - s) a + s a may round a little
     for value in values:
         assert cmap(norm(value - wobble)) == cmap(norm(value)) == cmap(norm(value + wobble))
+
+
+# ----------------------------------------------------------------------------- labels, tags and colours (issue 11)
+
+
+def test_mirrored_nodes_are_named_both_ways():
+    from gcnn_edu.groups import r as rot
+    from gcnn_edu.viz.cayley import node_label, right_reading
+
+    for h in D4:
+        reading = right_reading(h)
+        if h.j and h.k:  # m r^k = r^-k m: the right reading names the same element
+            assert reading.endswith("m") and node_label(h) == f"${h.label}$ $= {reading}$"
+            assert rot ** ((-h.k) % 4) * m == h
+        else:
+            assert reading == h.label and node_label(h) == f"${h.label}$"
+    ax = draw_cayley_graph("D4")
+    assert {t.get_text() for t in ax.texts} >= {"$= r^3m$", "$= r^2m$", "$= rm$"}
+
+
+@pytest.mark.parametrize("group, g", ACTIONS)
+def test_tags_name_the_node_each_patch_came_from(group, g):
+    f = random_function(group)
+    tags = [(g.inverse() * h).label for h in group]
+    plot = plot_group_function(act_on_group(g, f), tags=tags)
+    assert plot.tags() == {h.index: tags[h.index] for h in group}
+    movie = animate_action(f, g, steps=1, frames_per_step=4, hold=1, tags=True)
+    movie.draw_frame(len(movie.frames) - 1)  # after L_g the patch at node h came from g^-1 h
+    assert movie.plot.tags() == {h.index: tags[h.index] for h in group}
+
+
+def test_edges_stay_visible_while_patches_move():
+    movie = animate_action(random_function(C4), r, steps=1, frames_per_step=4, hold=1)
+    patch_z = max(p.image.get_zorder() for p in movie.plot.patches)
+    assert all(edge.get_zorder() > patch_z for edge in movie.plot.edges)
+    movie.draw_frame(movie.frames.index((0, 0.5)))
+    assert all(edge.get_alpha() is not None and 0 < edge.get_alpha() < 1 for edge in movie.plot.edges)
+    movie.draw_frame(len(movie.frames) - 1)
+    assert all(edge.get_alpha() is None for edge in movie.plot.edges)
+
+
+@pytest.mark.parametrize("g, last", [(r, "$L_{r}^{4} f = f$"), (m, "$L_{m}^{2} f = f$")])
+def test_last_frame_says_the_loop_closed(g, last):
+    movie = animate_action(random_function(D4), g, frames_per_step=2, hold=1)
+    movie.draw_frame(len(movie.frames) - 1)
+    assert movie.title.get_text() == last
+    assert 18 / movie.fps == 0.9  # a move takes 0.9 s by default
+
+
+def test_letter_palette_survives_colour_vision_deficiencies():
+    """Every pair of the letters' colours (and the background) stays >= 20 Delta E*ab apart under
+    protanopia, deuteranopia and tritanopia (Machado et al. 2009) and in normal vision."""
+    from gcnn_edu.figures import LETTER_COLORS
+    from gcnn_edu.viz.palette import VISIONS, closest_pair, palette_distances, simulate_cvd
+
+    distance, i, j, vision = closest_pair(LETTER_COLORS)
+    assert distance >= 20, f"{LETTER_COLORS[i]} and {LETTER_COLORS[j]} are only {distance:.1f} apart ({vision})"
+    # the check can fail: a red and a green that differ only in the L-M axis merge for a deuteranope
+    assert palette_distances(["#d62728", "#8c8c00"], "deuteranopia")[0, 1] < 20
+    assert set(VISIONS) == {"normal", "protanopia", "deuteranopia", "tritanopia"}
+    np.testing.assert_allclose(simulate_cvd("#ffffff", "deuteranopia"), [1, 1, 1], atol=2e-3)  # white stays white
+    grey = simulate_cvd("#808080", "protanopia")
+    assert np.ptp(grey) < 5e-3  # a grey stays grey
+
+
+# ----------------------------------------------------------------------------- the new pictures (issue 11)
+
+
+@pytest.mark.parametrize("group, in_order", [("p4", 1), ("p4", 4), ("p4m", 8)])
+def test_filter_bank_cells_are_the_fast_paths_bank(group, in_order):
+    from gcnn_edu import fast
+    from gcnn_edu.groups import point_group
+    from gcnn_edu.viz import plot_filter_bank
+
+    G = point_group(group)
+    weight = torch.randn(2, 3, in_order, 3, 3, generator=torch.Generator().manual_seed(0))
+    plot = plot_filter_bank(weight, group, out_channel=1, in_channel=2)
+    index = fast.channel_index(G.name, in_order, 3, 3)
+    bank = fast.transform_filter(weight, index, G.order).view(2, G.order, 3, in_order, 3, 3)
+    for g in G:
+        for h in range(in_order):
+            np.testing.assert_array_equal(plot.cell(g.index, h), bank[1, g.index, 2, h].numpy())
+            source = (g.inverse() * G[h]).label if in_order > 1 else "e"
+            assert plot.tags[g.index, h] == source
+            # twist and shift: cell (g, h) is psi(g^-1 h) turned by g
+            psi = weight[1, 2, (g.inverse() * G[h]).index if in_order > 1 else 0]
+            np.testing.assert_array_equal(plot.cell(g.index, h), act_on_plane(g, psi).numpy())
+
+
+def test_lifting_animation_fills_plane_g_with_the_digit_correlated_with_Lg_psi():
+    from gcnn_edu import fast
+    from gcnn_edu.viz import animate_lifting
+
+    digit = torch.rand(9, 9, generator=torch.Generator().manual_seed(0))
+    psi = torch.randn(3, 3, generator=torch.Generator().manual_seed(1))
+    movie = animate_lifting(digit, psi, "p4", padding=1, rows_per_frame=5, hold=3, frames_per_turn=2)
+    expected = fast.lifting_correlation(digit[None, None], psi[None, None, None], "p4", padding=1)[0, 0]
+    for h in C4:  # while plane h fills, the filter drawn is L_h psi; when it is full it is x * L_h psi
+        movie.draw_frame(movie.frames.index(("fill", h.index, 9)))
+        np.testing.assert_array_equal(movie.filter_plot.image.get_array(), act_on_plane(h, psi).numpy())
+        drawn = movie.graph.drawn()
+        np.testing.assert_allclose(drawn[h.index], expected[h.index].numpy(), atol=1e-6)
+        np.testing.assert_allclose(drawn[h.index], torch.nn.functional.conv2d(
+            digit[None, None], act_on_plane(h, psi)[None, None], padding=1)[0, 0].numpy(), atol=1e-5)
+    movie.draw_frame(movie.frames.index(("fill", 1, 5)))  # plane r half full, r^2 still empty
+    half = movie.graph.drawn()
+    assert np.isfinite(half[1][:5]).all() and np.isnan(half[1][5:]).all() and np.isnan(half[2]).all()
+    movie.draw_frame(len(movie.frames) - 1)  # the digit turned: the planes rolled and turned
+    turned = fast.lifting_correlation(torch.rot90(digit, 1)[None, None], psi[None, None, None], "p4", padding=1)
+    for h, patch in movie.graph.drawn().items():
+        np.testing.assert_allclose(patch, turned[0, 0, h].numpy(), atol=1e-5)
+        np.testing.assert_allclose(patch, act_on_group(r, expected)[h].numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("group, lifting, in_channels", [("p4", False, 2), ("p4m", False, 1), ("p4", True, 2)])
+def test_gather_picture_shows_the_fast_paths_index_and_scatter_add(group, lifting, in_channels):
+    from gcnn_edu import fast
+    from gcnn_edu.groups import point_group
+    from gcnn_edu.viz import plot_gather
+
+    G = point_group(group)
+    plot = plot_gather(group, out_channels=2, in_channels=in_channels, kernel_size=3, lifting=lifting)
+    c_out, c_in, in_order, k, _ = plot.weight_shape
+    row = in_order * k * k
+    np.testing.assert_array_equal(plot.weight_numbers(), np.arange(row).reshape(1, 1, in_order, k, k).repeat(
+        c_out, 0).repeat(c_in, 1))
+    # the bank's numbers are the index: gathering a weight whose entries are their own numbers gives them
+    weight = torch.arange(c_in * row, dtype=torch.float64).repeat(c_out, 1).view(plot.weight_shape)
+    bank = fast.transform_filter(weight, fast.channel_index(G.name, in_order, c_in, k), G.order)
+    np.testing.assert_array_equal(plot.bank_numbers(), bank.long().numpy() % row)
+    # backward: the outlined copies are exactly where autograd's scatter-add takes the gradient from
+    weight = torch.randn(plot.weight_shape, dtype=torch.float64, requires_grad=True)
+    bank = fast.transform_filter(weight, fast.channel_index(G.name, in_order, c_in, k), G.order)
+    upstream = torch.randn(bank.shape, dtype=torch.float64)
+    (bank * upstream).sum().backward()
+    assert len(plot.copies) == G.order
+    total = sum(upstream[row_, column, u, v] for row_, column, u, v in plot.copies)
+    assert weight.grad[plot.source].item() == pytest.approx(total.item(), abs=1e-12)
+
+
+def test_group_pooling_picture_pools_and_turns():
+    from gcnn_edu.nn import group_pool
+    from gcnn_edu.viz import plot_group_pooling
+
+    f = random_function(C4, size=6)
+    plot = plot_group_pooling(f, "p4", r)
+    pooled = [p.image.get_array() for p in plot.pooled]
+    np.testing.assert_array_equal(pooled[0], group_pool(f[None, None])[0, 0].numpy())
+    np.testing.assert_array_equal(pooled[1], act_on_plane(r, torch.from_numpy(np.asarray(pooled[0]))).numpy())
+    for h, patch in plot.functions[1].drawn().items():
+        np.testing.assert_array_equal(patch, act_on_group(r, f)[h].numpy())
+
+
+def test_coset_pooling_marks_the_left_cosets_and_the_wrong_pairs():
+    from gcnn_edu.nn.pooling import coset_pool
+    from gcnn_edu.viz import channel_pairs, left_cosets, plot_coset_pooling
+
+    cosets = {frozenset({h.index, (h * m).index}) for h in D4}  # h{e, m}: four left cosets
+    assert {frozenset(pair) for pair in left_cosets()} == cosets
+    assert {frozenset(pair) for pair in channel_pairs()} == {frozenset({k, 4 + k}) for k in range(4)}
+    f = torch.randn(1, 2, 8, 5, 5, generator=torch.Generator().manual_seed(0))
+    plot = plot_coset_pooling(f)
+    for column, name in enumerate(plot.pairings):
+        before, after = plot.colours[column, 0], plot.colours[column, 1]
+        marked = {}
+        for node, k in before.items():
+            marked.setdefault(k, set()).add(node)
+        assert {frozenset(nodes) for nodes in marked.values()} == {frozenset(p) for p in plot.pairings[name]}
+        for h in D4:  # after L_r, node r h carries the colour of h
+            assert after[(r * h).index] == before[h.index]
+        colours = [circle.get_facecolor() for circle in plot.axes[column, 0].patches
+                   if type(circle).__name__ == "Circle"]
+        for a, b in plot.pairings[name]:  # the two nodes of a pair are drawn in one colour
+            assert colours[a] == colours[b]
+    assert plot.errors["left cosets"] == 0.0  # coset_pool commutes with L_r ...
+    assert plot.errors["channels k, 4 + k"] > 0.1  # ... pairing channel k with 4 + k does not
+    np.testing.assert_array_equal(coset_pool(act_on_group(r, f)), act_on_group(r, coset_pool(f)))
+
+
+def test_equivariance_plot_draws_check_equivariances_numbers():
+    from gcnn_edu import check_equivariance
+    from gcnn_edu.viz import plot_equivariance_errors
+    from gcnn_edu.viz.errors import FLOOR
+
+    torch.manual_seed(0)
+    cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.AdaptiveMaxPool2d(1), torch.nn.Flatten())
+    gcnn = torch.nn.Sequential(LiftingConv2d(1, 2, 3, group="p4"), torch.nn.AdaptiveMaxPool3d(1),
+                               torch.nn.Flatten())
+    x = torch.rand(2, 1, 9, 9, generator=torch.Generator().manual_seed(0))
+    plot = plot_equivariance_errors(cnn.eval(), gcnn.eval(), x, "p4", angles=(0, 45, 90), names=("cnn", "gcnn"))
+    for name, model in (("cnn", cnn), ("gcnn", gcnn)):
+        for dtype, torch_dtype in (("float32", torch.float32), ("float64", torch.float64)):
+            measured = check_equivariance(model.to(torch_dtype), x.to(torch_dtype), "p4")
+            heights = [bar.get_height() for bar in plot.bars[name, dtype]]
+            assert heights == [max(value, FLOOR) for value in measured.values()]
+            model.float()
+    assert plot.errors["gcnn"]["float64"]["r"] < 1e-12 < plot.errors["cnn"]["float64"]["r"]
+    gcnn_line = plot.lines["gcnn"].get_ydata()
+    assert gcnn_line[2] < 1e-12 < gcnn_line[1]  # exact at 90 degrees, approximate at 45
+
+
+def test_accuracy_plot_marks_quarter_turns_chance_and_labels_curve_ends():
+    from gcnn_edu import training
+    from gcnn_edu.viz import draw_accuracy_vs_angle
+
+    assert training.plot_accuracy_vs_angle.__module__ == "gcnn_edu.viz.accuracy"  # moved, still importable
+    angles = range(0, 361, 10)
+    runs = [{str(float(a)): 0.5 + 0.1 * seed + 0.001 * a for a in angles} for seed in range(3)]
+    fig, ax = plt.subplots()
+    draw_accuracy_vs_angle({"P4CNN, trained upright (24,680 parameters)": runs,
+                            "Z2CNN, trained upright (21,750 parameters)": runs[0]}, ax)
+    assert list(ax.get_xticks()) == [0, 90, 180, 270, 360]
+    assert any(np.allclose(line.get_ydata(), 10) for line in ax.lines)  # chance
+    texts = [t.get_text() for t in ax.texts]
+    assert "P4CNN, trained upright" in texts and not any("parameters" in t for t in texts)
+    assert ax.get_legend() is None
+    (band,) = ax.collections  # one band: the curve with three seeds
+    top = band.get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(100 * (0.7 + 0.36))
+    mean = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(mean, [100 * (0.6 + 0.001 * a) for a in angles])

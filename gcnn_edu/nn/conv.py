@@ -37,7 +37,7 @@ class _GroupCorrelation(nn.Module):
         super().__init__()
         kernel_size, stride, padding, dilation = check_layer_arguments(
             in_channels, out_channels, kernel_size, group, stride, padding, dilation)
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.in_channels, self.out_channels, self.kernel_size = int(in_channels), int(out_channels), kernel_size
         self.group = resolve_group(group)  # the PlaneGroup object; its repr is its name, e.g. p4m
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.impl, self.strict = impl, strict
@@ -82,12 +82,15 @@ class _GroupCorrelation(nn.Module):
 
     def _bank(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``transformed_weight()``, reused from the exact cache where nothing records gradients."""
-        if torch.compiler.is_compiling() or torch.jit.is_tracing() or self.training or torch.is_grad_enabled():
+        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.jit.is_tracing():
             return self.transformed_weight()
-        cached = self._bank_cache.lookup(self.weight, self.bias)
+        weight, bias = self.weight, self.bias
+        if not self._bank_cache.usable(weight):
+            return self.transformed_weight()
+        cached = self._bank_cache.lookup(weight, bias)
         if cached is None:
             cached = self.transformed_weight()
-            self._bank_cache.store(self.weight, self.bias, cached)
+            self._bank_cache.store(weight, bias, cached)
         return cached
 
     def train(self, mode: bool = True):
@@ -111,10 +114,10 @@ class _GroupCorrelation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
-        options = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
         if self.impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
-            return correlation(x, self.weight, self.group, bias=self.bias, **options)
+            return correlation(x, self.weight, self.group, bias=self.bias, stride=self.stride,
+                               padding=self.padding, dilation=self.dilation)
         bank, bank_bias = self._bank()
         return fast.correlate(x, bank, bank_bias, self.group_order, self.stride, self.padding, self.dilation)
 

@@ -1,6 +1,8 @@
 """Pooling and normalisation of functions on a plane group, all commuting with the group action.
 
-* spatial pooling acts on every (channel, group element) plane separately;
+* spatial pooling acts on every (channel, group element) plane separately; it commutes with
+  the group exactly when its windows tile the map symmetrically, (H + 2 padding - k) % stride
+  == 0, and warns (or, with ``strict=True``, refuses) otherwise, as the convolutions do;
 * group pooling reduces the group axis: the result is a planar map that moves with the input
   but no longer permutes, i.e. invariant to the point group up to the spatial motion;
 * coset pooling changes G to a subgroup H ⊆ G: F(h) = pool_i f(h c_i) over the representatives
@@ -18,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import as_square, check_sampling
 from .restriction import GroupLike, _check_planar, _restriction_index, check_map_on, check_subgroup
 
 __all__ = ["spatial_pool", "group_pool", "coset_pool", "SpatialPool", "GroupPool", "CosetPool",
@@ -39,15 +42,52 @@ def _check_group_map(x, what: str) -> None:
         raise ValueError(f"{what} expects a function on a group, (N, C, |H|, H, W), got shape {tuple(x.shape)}")
 
 
-def spatial_pool(x, kernel_size, stride=None, padding=0, mode="max"):
-    """Max or average pooling over space of a planar (N, C, H, W) or group (N, C, |G|, H, W) map."""
-    _check_mode(mode)
-    if not isinstance(x, torch.Tensor) or x.dim() not in (4, 5):
-        raise ValueError(f"spatial_pool expects (N, C, H, W) or (N, C, |G|, H, W), got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+def _check_window(kernel_size, stride, padding, mode, what: str) -> tuple[int, int, int, str]:
+    """A pooling window's arguments as ints (stride None: the kernel_size), checked."""
+    kernel_size = as_square(kernel_size, "kernel_size")
+    stride = kernel_size if stride is None else as_square(stride, "stride")
+    padding = as_square(padding, "padding")
+    if kernel_size < 1 or stride < 1 or padding < 0:
+        raise ValueError(f"{what} needs kernel_size >= 1, stride >= 1 and padding >= 0, got "
+                         f"kernel_size={kernel_size}, stride={stride}, padding={padding}")
+    if padding > kernel_size // 2:
+        raise ValueError(f"{what}: padding {padding} is more than half the kernel_size {kernel_size}, so a window "
+                         f"could hold only padding: use padding <= {kernel_size // 2}")
+    return kernel_size, stride, padding, _check_mode(mode)
+
+
+def _check_spatial_map(x, what: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} expects a torch.Tensor, got {type(x).__name__}")
+    if x.dim() not in (4, 5):
+        raise ValueError(f"{what} expects (N, C, H, W) or (N, C, |G|, H, W), got shape {tuple(x.shape)}")
+
+
+def _check_pooling_input(x, window, strict: bool, what: str) -> None:
+    _check_spatial_map(x, what)
+    kernel_size, stride, padding, _ = window
+    check_sampling(tuple(x.shape[-2:]), kernel_size, stride, padding, 1, layer=what, strict=strict,
+                   group=None, window="pooling window")
+
+
+def _pool(x, kernel_size: int, stride: int, padding: int, mode: str):
     pool = F.max_pool2d if mode == "max" else F.avg_pool2d
     out = pool(x.flatten(1, 2) if x.dim() == 5 else x, kernel_size, stride, padding)
     return out.view(*x.shape[:-2], *out.shape[-2:])
+
+
+def spatial_pool(x, kernel_size, stride=None, padding=0, mode="max", strict=False):
+    """Max or average pooling over space of a planar (N, C, H, W) or group (N, C, |G|, H, W) map.
+
+    Each (channel, group element) plane is pooled on its own, so pooling commutes with the
+    action L_g exactly when the windows tile the square map symmetrically: when
+    (H + 2 padding - kernel_size) % stride == 0 (``stride`` defaults to ``kernel_size``).
+    Otherwise the last rows and columns are dropped on one side only; that warns with an
+    :class:`~gcnn_edu._validation.EquivarianceWarning`, or raises a ValueError if ``strict``.
+    """
+    window = _check_window(kernel_size, stride, padding, mode, "spatial_pool")
+    _check_pooling_input(x, window, strict, "spatial_pool")
+    return _pool(x, *window)
 
 
 def group_pool(x, mode="max"):
@@ -94,14 +134,27 @@ def _legacy_mode_first(group, subgroup, mode):
 
 
 class SpatialPool(nn.Module):
-    """:func:`spatial_pool` as a module."""
+    """:func:`spatial_pool` as a module; its arguments are checked when it is built.
 
-    def __init__(self, kernel_size, stride=None, padding=0, mode="max"):
+    The input is checked once per (H, W, arguments) seen, so a run of same-sized maps pays for
+    one check; changing ``stride`` or another argument after a call triggers a new one.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, mode="max", strict=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding, self.mode = kernel_size, stride, padding, _check_mode(mode)
+        self.kernel_size, self.stride, self.padding, self.mode = _check_window(
+            kernel_size, stride, padding, mode, "SpatialPool")
+        self.strict = strict
+        self._checked_signature = None
 
     def forward(self, x):
-        return spatial_pool(x, self.kernel_size, self.stride, self.padding, self.mode)
+        window = (self.kernel_size, self.stride, self.padding, self.mode)
+        signature = (x.dim(), x.shape[-2:], window, self.strict) if isinstance(x, torch.Tensor) else None
+        if signature is None or signature != self._checked_signature:
+            window = _check_window(*window, "SpatialPool")
+            _check_pooling_input(x, window, self.strict, "SpatialPool")
+            self._checked_signature = signature
+        return _pool(x, *window)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, mode={self.mode!r}"

@@ -7,6 +7,11 @@ A(h) into g^-1 B(g h), the target patch seen in the moving patch's own frame. Fo
 equivariant map B = L_g A, so g^-1 B(g h) = A(h) and nothing blends: the patches only
 move. A planar CNN has no such law, and its feature map changes shape as it turns.
 
+A move takes 0.9 s (18 frames at 20 frames per second; a GIF counts time in hundredths of
+a second, so 20 fps plays exactly) and every key frame rests 1.5 s, long enough to read;
+while the patches move, the edges are drawn above them, half transparent, so the arrows they
+follow stay in sight.
+
     animate_action(f, r)                         (a), (b): L_r or L_m on a function on p4 / p4m
     animate_equivariance(image, gcnn, cnn, path) (c): a G-CNN and a CNN on a rotating digit
 """
@@ -34,6 +39,8 @@ from .plot import (
     spatial_transform,
 )
 
+IDENTITY_FRAME = "#fe6100"  # frames the CNN's map and the G-CNN's patch at e alike, when they share a filter
+
 __all__ = ["ActionAnimation", "EquivarianceAnimation", "animate_action", "animate_equivariance",
            "equivariance_animation", "save_animation"]
 
@@ -55,6 +62,7 @@ def _schedule(steps: int, frames_per_step: int, hold: int) -> list[tuple[int, fl
 def _move_group_patches(plot: GroupFunctionPlot, g: PointGroupElement, a: torch.Tensor, b: torch.Tensor,
                         t: float) -> None:
     """The patch that starts at node h (showing a(h)) a fraction t of the way to node g h (showing b(g h))."""
+    plot.edges_in_flight(0 < t < 1)
     for h in plot.group:
         patch, target = plot.patches[h.index], (g * h).index
         if t <= 0:
@@ -121,39 +129,46 @@ class ActionAnimation(_Animation):
     """L_g applied ``steps`` times to a function f on p4 / p4m, drawn on the Cayley graph."""
 
     def __init__(self, f: torch.Tensor, g: PointGroupElement, steps: int, frames_per_step: int, hold: int,
-                 fps: int, cmap, figsize, fontsize: float):
+                 fps: int, cmap, figsize, fontsize: float, tags: bool = False):
         group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
         group.check_member(g)
-        self.g, self.fps = g, fps
+        self.g, self.fps, self.steps, self.tagged = g, fps, steps, tags
         self.keys = [f]
         for _ in range(steps):
             self.keys.append(act_on_group(g, self.keys[-1]))
         self.frames = _schedule(steps, frames_per_step, hold)
         self.figure, ax = plt.subplots(figsize=figsize)
         self.plot = plot_group_function(f, ax=ax, cmap=cmap, fontsize=fontsize, legend=group.has_mirrors,
-                                        vmin=float(f.min()), vmax=float(f.max()))
+                                        vmin=float(f.min()), vmax=float(f.max()), tags=tags or None)
         self.title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=fontsize + 3)
         self.figure.subplots_adjust(0.01, 0.01, 0.99, 0.9)
         self.draw_frame(0)
 
     def _draw(self, step: int, t: float) -> None:
         _move_group_patches(self.plot, self.g, self.keys[step], self.keys[step + 1], t)
+        if self.tagged:  # the patch that started at h carries the name of the node its content came from
+            for h, patch in zip(self.plot.group, self.plot.patches, strict=True):
+                patch.set_tag((self.g ** -step * h).label)
         operator = f"L_{{{self.g.label}}}"
         if 0 < t < 1:  # on the way from one key frame to the next
             self.title.set_text(f"${_power(operator, step)}f \\;\\to\\; {_power(operator, step + 1)}f$")
         else:
-            self.title.set_text(f"${_power(operator, step + (t >= 1))}f$")
+            applied = step + (t >= 1)
+            closed = applied == self.steps and self.g**applied == self.g**0  # back where it started
+            self.title.set_text(f"${_power(operator, applied)}f{' = f' if closed else ''}$")
 
 
 def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, channel: int | None = None,
-                   steps: int | None = None, frames_per_step: int = 12, hold: int = 14, fps: int = 20,
-                   path=None, cmap=CMAP, figsize=None, fontsize: float = 13, dpi: float | None = None
-                   ) -> ActionAnimation:
+                   steps: int | None = None, frames_per_step: int = 18, hold: int = 30, fps: int = 20,
+                   path=None, cmap=CMAP, figsize=None, fontsize: float = 13, dpi: float | None = None,
+                   tags: bool = False) -> ActionAnimation:
     """Animate L_g on a function on p4 or p4m: every patch slides along its g-edge while it turns/flips.
 
     ``f`` is (|H|, H, W) or (N, C, |H|, H, W) with ``batch``/``channel`` (see ``plot_group_function``).
     ``steps`` applications of g (default: the order of g, 4 for r and 2 for m, so the loop closes).
-    The first frame is the plot of f, the last the plot of L_g^steps f. With ``path`` (.gif, or
+    The first frame is the plot of f, the last the plot of L_g^steps f, titled "L_g^n f = f"
+    when the loop closes. ``tags=True`` tags every patch with the element its content started
+    at (a second cue besides colour, see ``plot_group_function``). With ``path`` (.gif, or
     .mp4 where ffmpeg exists) the animation is also saved there. Returns the ActionAnimation,
     whose ``.animation`` is a matplotlib FuncAnimation and ``.figure`` the figure.
     """
@@ -164,53 +179,85 @@ def animate_action(f, g: PointGroupElement = r, *, batch: int | None = None, cha
         steps = next(n for n in range(1, 5) if g**n == g**0)
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    figsize = figsize or ((3.8, 4.0) if f.shape[0] == 4 else (5.0, 5.2))
-    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize)
+    figsize = figsize or ((3.8, 4.0) if f.shape[0] == 4 else (5.4, 5.4))
+    movie = ActionAnimation(f, g, steps, frames_per_step, hold, fps, cmap, figsize, fontsize, tags)
     if path is not None:
         movie.save(path, dpi=dpi)
     return movie
 
 
 class EquivarianceAnimation(_Animation):
-    """A digit turning by r, step by step, next to a CNN's and a G-CNN's feature maps of it."""
+    """A digit turning by r, step by step, next to a CNN's and a G-CNN's feature maps of it, and the
+    CNN's failure to commute with the turn, |CNN(r^k x) - r^k CNN(x)|, with a colour bar."""
 
-    def __init__(self, inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize):
+    def __init__(self, inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize,
+                 shared_filter: bool = False):
         self.inputs, self.planar, self.on_group, self.fps = inputs, planar, on_group, fps
+        self.differences = [(map_k - act_on_plane(r**k, planar[0])).abs() for k, map_k in enumerate(planar)]
         self.frames = _schedule(steps, frames_per_step, hold)
-        self.figure = plt.figure(figsize=(10.0, 4.1))
-        grid = self.figure.add_gridspec(1, 3, width_ratios=(0.9, 0.9, 1.5), left=0.005, right=0.995, bottom=0.1,
-                                        top=0.86, wspace=0.06)
-        axes = [self.figure.add_subplot(cell) for cell in grid]
+        self.figure = plt.figure(figsize=(12.6, 4.3))
+        grid = self.figure.add_gridspec(1, 5, width_ratios=(0.9, 0.9, 1.45, 0.9, 0.06), left=0.005, right=0.94,
+                                        bottom=0.14, top=0.84, wspace=0.08)
+        axes = [self.figure.add_subplot(grid[0, i]) for i in range(4)]
         stacked = torch.stack
         self.input_plot = plot_planar_function(inputs[0], ax=axes[0], cmap="gray", size=1.45,
                                                vmin=float(stacked(inputs).min()), vmax=float(stacked(inputs).max()))
+        low = min(float(stacked(planar).min()), float(stacked(on_group).min())) if shared_filter else None
+        high = max(float(stacked(planar).max()), float(stacked(on_group).max())) if shared_filter else None
         self.cnn_plot = plot_planar_function(planar[0], ax=axes[1], cmap=cmap, size=1.45,
-                                             vmin=float(stacked(planar).min()), vmax=float(stacked(planar).max()))
+                                             vmin=float(stacked(planar).min()) if low is None else low,
+                                             vmax=float(stacked(planar).max()) if high is None else high)
         self.gcnn_plot = plot_group_function(on_group[0], ax=axes[2], cmap=cmap, fontsize=fontsize,
-                                             vmin=float(stacked(on_group).min()),
-                                             vmax=float(stacked(on_group).max()))
+                                             vmin=float(stacked(on_group).min()) if low is None else low,
+                                             vmax=float(stacked(on_group).max()) if high is None else high)
+        largest = max(max(float(d.max()) for d in self.differences), 1e-12)
+        self.difference_plot = plot_planar_function(self.differences[0], ax=axes[3], cmap="magma", size=1.45,
+                                                    vmin=0.0, vmax=largest)
+        bar = self.figure.colorbar(self.difference_plot.image, cax=self.figure.add_subplot(grid[0, 4]))
+        bar.ax.tick_params(labelsize=fontsize - 3)
+        bar.set_label("|difference|", fontsize=fontsize - 3)
+        if shared_filter:  # the CNN's map is the G-CNN's patch at e: frame both alike
+            from matplotlib.patches import Rectangle
+
+            from .plot import PATCH
+            for ax, centre in ((axes[1], (0.0, 0.0)), (axes[2], self.gcnn_plot.layout[0])):
+                ax.add_patch(Rectangle((centre[0] - PATCH * 1.12, centre[1] - PATCH * 1.12), 2.24 * PATCH,
+                                       2.24 * PATCH, fill=False, edgecolor=IDENTITY_FRAME, linewidth=3.0, zorder=2))
         group_name = "p4" if on_group[0].shape[0] == 4 else "p4m"
-        titles = ("", "CNN feature map", f"G-CNN feature map on {group_name}")
+        titles = ("", "CNN feature map", f"G-CNN feature map on {group_name}", "")
         cnn_error = _largest_step_error(act_on_plane, planar)
         gcnn_error = _largest_step_error(act_on_group, on_group)
-        captions = ("turned by $r$ (90°) at each step",
-                    _law("CNN($rx$)", "$r\\,$CNN($x$)", cnn_error, stacked(planar)),
-                    _law("G-CNN($rx$)", "$L_r\\,$G-CNN($x$)", gcnn_error, stacked(on_group)))
+        cnn_caption = _law("CNN($rx$)", "$r\\,$CNN($x$)", cnn_error, stacked(planar))
+        if shared_filter:
+            cnn_caption = "same filter: = G-CNN's patch at $e$\n" + cnn_caption.split("\n")[0]
+        captions = ("turned by $r$ (90°) each step", cnn_caption,
+                    _law("G-CNN($rx$)", "$L_r\\,$G-CNN($x$)", gcnn_error, stacked(on_group)),
+                    f"largest {largest:.2g} (largest |CNN($x$)|: {float(stacked(planar).abs().max()):.2g});\n"
+                    f"the same for the G-CNN: {gcnn_error:.0g}")
         texts = []
         for ax, title, caption in zip(axes, titles, captions, strict=True):
             box = ax.get_position()
             centre = (box.x0 + box.x1) / 2
-            texts.append(self.figure.text(centre, 0.94, title, ha="center", va="center", fontsize=fontsize + 2))
-            self.figure.text(centre, 0.05, caption, ha="center", va="center", fontsize=fontsize - 1,
-                             color="#333333", linespacing=1.4)
+            texts.append(self.figure.text(centre, 0.93, title, ha="center", va="center", fontsize=fontsize + 2))
+            self.figure.text(centre, 0.06, caption, ha="center", va="center", fontsize=fontsize - 1,
+                             color="#333333",
+                             linespacing=1.4)
         self.input_title = texts[0]
+        self.difference_title = texts[3]
         self.draw_frame(0)
 
     def _draw(self, step: int, t: float) -> None:
         _move_planar_patch(self.input_plot, r, self.inputs[step], self.inputs[step + 1], t)
         _move_planar_patch(self.cnn_plot, r, self.planar[step], self.planar[step + 1], t)
         _move_group_patches(self.gcnn_plot, r, self.on_group[step], self.on_group[step + 1], t)
-        self.input_title.set_text(f"input digit ${_power('r', step + (t >= 1))}x$")
+        s = _ease(min(max(t, 0.0), 1.0))
+        shown = (1 - s) * self.differences[step] + s * self.differences[step + 1]
+        self.difference_plot.patch.place((0.0, 0.0), data=shown.numpy())
+        k = step + (t >= 1)
+        self.input_title.set_text(f"input digit ${_power('r', k)}x$")
+        power = "" if k == 0 else "r" if k == 1 else f"r^{{{k}}}"
+        self.difference_title.set_text(f"|CNN(${power}x$) $-$ ${power}\\,$CNN($x$)|" if k else
+                                       "|CNN($x$) $-$ CNN($x$)|")
 
 
 def _largest_step_error(action, maps: list[torch.Tensor]) -> float:
@@ -226,8 +273,8 @@ def _law(left: str, right: str, error: float, values: torch.Tensor) -> str:
 
 @torch.no_grad()
 def equivariance_animation(image: torch.Tensor, gcnn, cnn, channel: int = 0, *, steps: int = 4,
-                           frames_per_step: int = 12, hold: int = 16, fps: int = 20, cmap=CMAP,
-                           fontsize: float = 13) -> EquivarianceAnimation:
+                           frames_per_step: int = 18, hold: int = 30, fps: int = 20, cmap=CMAP,
+                           fontsize: float = 13, shared_filter: bool = False) -> EquivarianceAnimation:
     """The animation of ``animate_equivariance``, not yet saved (see there for the arguments)."""
     image = _check_image(image)
     inputs = [torch.rot90(image, k, dims=(0, 1)) for k in range(steps + 1)]
@@ -237,12 +284,13 @@ def equivariance_animation(image: torch.Tensor, gcnn, cnn, channel: int = 0, *, 
         planar.append(c[0, _channel(channel, c, "cnn")])
         y = _run(gcnn, x, "gcnn", 5)
         on_group.append(group_function(y[0, _channel(channel, y, "gcnn")]))
-    return EquivarianceAnimation(inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize)
+    return EquivarianceAnimation(inputs, planar, on_group, steps, frames_per_step, hold, fps, cmap, fontsize,
+                                 shared_filter)
 
 
 def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0, *, steps: int = 4,
-                         frames_per_step: int = 12, hold: int = 16, fps: int = 20, dpi: float = 90,
-                         cmap=CMAP) -> Path:
+                         frames_per_step: int = 18, hold: int = 30, fps: int = 20, dpi: float = 90,
+                         cmap=CMAP, shared_filter: bool = False) -> Path:
     """Write an animation of equivariance at work to ``path`` (.gif; .mp4 where ffmpeg exists) and return it.
 
     The digit ``image`` (H, W), H == W, is rotated by r ``steps`` times (4 closes the loop).
@@ -251,10 +299,13 @@ def animate_equivariance(image: torch.Tensor, gcnn, cnn, path, channel: int = 0,
     drawn. Between two key frames, the G-CNN's patches slide along the red arrows and turn,
     and blend into the next key frame's patches, as the CNN's map turns and blends into its
     next one. The G-CNN's blend is invisible, since gcnn(r x) = L_r gcnn(x); the CNN's is not.
+    A fourth panel shows |cnn(r^k x) - r^k cnn(x)| on a colour bar from 0 to its largest value.
+    With ``shared_filter=True`` (the cnn's filter is the gcnn's filter at e, so its map is the
+    gcnn's patch at e) the CNN's map and the patch at e are framed alike, and share one colour scale.
     Both models run under ``torch.no_grad()`` in eval mode (their mode is restored afterwards).
     """
     movie = equivariance_animation(image, gcnn, cnn, channel, steps=steps, frames_per_step=frames_per_step,
-                                   hold=hold, fps=fps, cmap=cmap)
+                                   hold=hold, fps=fps, cmap=cmap, shared_filter=shared_filter)
     try:
         return movie.save(path, dpi=dpi)
     finally:

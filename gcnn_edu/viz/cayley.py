@@ -12,6 +12,11 @@ the left action L_g moves the patch at h to the node g h, along the edge labelle
 The layout reads like Cohen & Welling's figures (and GrouPy's README): r^k sits at the angle
 90 + 90 k degrees on the inner circle (e at the top, counter-clockwise) and m r^k straight
 outside it on the outer circle, so the mirror edges are radial.
+
+The edges drawn are those of *left* multiplication, h -> g h, because the left action L_g
+moves the value at h to g h. GrouPy's p4m figure names the outer ring by right products
+r^k m instead; since m r^k = r^-k m, its "rm" is our "mr^3". ``node_label`` writes both
+readings on the mirrored nodes ("mr = r^3m"), so a reader of either figure finds their name.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import numpy as np
 
 from ..groups import PlaneGroup, PointGroup, PointGroupElement, point_group
 
-__all__ = ["GENERATOR_COLORS", "cayley_graph", "cayley_layout", "edge_point", "math_label"]
+__all__ = ["GENERATOR_COLORS", "EDGE_RULE", "cayley_graph", "cayley_layout", "edge_point", "math_label",
+           "right_reading", "node_label"]
 
 GENERATOR_COLORS = {"r": "#d62728", "m": "#1f5fb4"}  # rotation edges red, mirror edges blue (as in the paper)
+EDGE_RULE = "edges h → gh (left multiplication)"  # what every caption says about the edges drawn
 INNER_RADIUS = 1.0
 OUTER_RADIUS = 2.2
 
@@ -71,6 +78,27 @@ def edge_point(h: PointGroupElement, g: PointGroupElement, t) -> np.ndarray:
 def math_label(label: str) -> str:
     """'mr^3' -> '$mr^3$' for matplotlib's mathtext."""
     return f"${label}$"
+
+
+def right_reading(h: PointGroupElement) -> str:
+    """The same element written with the mirror on the right: m r^k = r^-k m ('mr' -> 'r^3m').
+
+    Rotations have one reading, and so has m; for them the label itself is returned.
+    """
+    if not h.j or h.k == 0:
+        return h.label
+    return {1: "r", 2: "r^2", 3: "r^3"}[(-h.k) % 4] + "m"
+
+
+def node_label(h: PointGroupElement, separator: str = " ") -> str:
+    """Math text naming h in both readings where they differ: '$mr = r^3m$', else '$r^2$'.
+
+    ``separator`` goes before the '=' (use '\\n' to stack the two readings).
+    """
+    other = right_reading(h)
+    if other == h.label:
+        return math_label(h.label)
+    return f"${h.label}${separator}$= {other}$"
 
 
 def _radius(h: PointGroupElement) -> float:

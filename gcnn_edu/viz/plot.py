@@ -10,6 +10,11 @@ the picture of f with every patch carried one edge along and turned (or flipped)
     plot_planar_function(x)       a planar map (H, W) in the same style, for side-by-side figures
     draw_cayley_graph(group)      the bare Cayley graph: labelled nodes and coloured edges
 
+The edges are those of left multiplication, h -> g h (see :mod:`gcnn_edu.viz.cayley`); the
+mirrored nodes carry both names, e.g. "mr = r^3m". Colour is never the only cue: with
+``tags`` every patch carries a small label (by default the element it starts at), which
+travels with the patch when it moves.
+
 Every function draws on a given ``ax`` (or a new figure) and returns what it drew, so tests
 and notebooks can read the artists' data back.
 """
@@ -26,10 +31,20 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 from matplotlib.path import Path
+from matplotlib.text import Text
 from matplotlib.transforms import Affine2D
 
 from ..groups import PlaneGroup, PointGroup, PointGroupElement, point_group
-from .cayley import GENERATOR_COLORS, INNER_RADIUS, OUTER_RADIUS, cayley_layout, edge_point, math_label
+from .cayley import (
+    GENERATOR_COLORS,
+    INNER_RADIUS,
+    OUTER_RADIUS,
+    cayley_layout,
+    edge_point,
+    math_label,
+    node_label,
+    right_reading,
+)
 
 __all__ = [
     "GroupFunctionPlot",
@@ -46,6 +61,8 @@ __all__ = [
 PATCH = 0.34  # half the side of a patch, in units of the inner radius
 FRAME_COLOR = "#2b2b2b"
 CMAP = "viridis"
+EDGE_ALPHA_IN_FLIGHT = 0.55  # while patches move, the edges stay visible above them at this opacity
+TAG_CORNER = (-1.0, 1.0)  # a patch's tag sits on its top-left corner (in the patch's own frame)
 
 
 # ----------------------------------------------------------------------------- choosing the map to draw
@@ -146,10 +163,20 @@ def spatial_transform(g: PointGroupElement, t: float = 1.0) -> Affine2D:
 
 
 class _Patch:
-    """One image patch with a frame, centred at 0 in its own coordinates and placed by a transform."""
+    """One image patch with a frame, centred at 0 in its own coordinates and placed by a transform.
 
-    def __init__(self, ax, data: np.ndarray, half: float, norm: Normalize, cmap, zorder: float = 3):
-        self.ax = ax
+    With a ``tag`` the patch also carries a small upright label on its top-left corner; the
+    corner turns and flips with the patch, so the tag shows where the patch's top-left went.
+    """
+
+    def __init__(self, ax, data: np.ndarray, half: float, norm: Normalize, cmap, zorder: float = 3,
+                 tag: str | None = None, tag_size: float = 8):
+        self.ax, self.half = ax, half
+        self.tag: Text | None = None
+        if tag is not None:
+            self.tag = ax.text(0, 0, math_label(tag), ha="center", va="center", fontsize=tag_size, zorder=zorder + 0.3,
+                               bbox={"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": FRAME_COLOR,
+                                     "linewidth": 0.6})
         extent = (-half, half, -half, half)
         self.image: AxesImage = ax.imshow(data, extent=extent, origin="upper", cmap=cmap, norm=norm,
                                           interpolation="nearest", zorder=zorder)
@@ -164,8 +191,14 @@ class _Patch:
         self.placement = placement
         self.image.set_transform(placement + self.ax.transData)
         self.frame.set_transform(placement + self.ax.transData)
+        if self.tag is not None:
+            self.tag.set_position(placement.transform(self.half * np.array(TAG_CORNER)))
         if data is not None:
             self.image.set_data(data)
+
+    def set_tag(self, tag: str) -> None:
+        if self.tag is not None:
+            self.tag.set_text(math_label(tag))
 
     @property
     def centre(self) -> np.ndarray:
@@ -188,10 +221,27 @@ class GroupFunctionPlot:
     layout: dict[int, np.ndarray]
     norm: Normalize
     patches: list[_Patch] = field(default_factory=list)  # patches[i] starts at node i
+    edges: list = field(default_factory=list)  # the edge artists (arrows and lines)
 
     @property
     def images(self) -> list[AxesImage]:
         return [patch.image for patch in self.patches]
+
+    def tags(self) -> dict[int, str]:
+        """{node: the tag on the upright patch at that node}, read back from the artists."""
+        out = {}
+        for patch in self.patches:
+            if patch.tag is None or not patch.upright:
+                continue
+            for node, position in self.layout.items():
+                if np.allclose(patch.centre, position, atol=1e-9):
+                    out[node] = patch.tag.get_text().strip("$")
+        return out
+
+    def edges_in_flight(self, moving: bool) -> None:
+        """While patches move, draw the edges above them, half transparent; at rest, opaque."""
+        for edge in self.edges:
+            edge.set_alpha(EDGE_ALPHA_IN_FLIGHT if moving else None)
 
     def drawn(self) -> dict[int, np.ndarray]:
         """{node: the array of the upright patch drawn at that node}, read back from the artists."""
@@ -213,25 +263,44 @@ class GroupFunctionPlot:
 def plot_group_function(f, group: str | PointGroup | PlaneGroup | None = None, *, batch: int | None = None,
                         channel: int | None = None, ax=None, cmap=CMAP, vmin: float | None = None,
                         vmax: float | None = None, title: str | None = None, fontsize: float = 13,
-                        legend: bool = False) -> GroupFunctionPlot:
+                        legend: bool = False, tags=None, tag_size: float = 8) -> GroupFunctionPlot:
     """Draw f on the Cayley graph of C4 (|H| = 4) or D4 (|H| = 8): the patch f(h) at node h.
 
-    Rotation edges h -> r h are red arrows, mirror edges h <-> m h blue lines. The colour scale
-    is shared by all patches (``vmin``/``vmax``, by default the range of f), so equal values
-    look equal everywhere; pass the same limits to plots that are compared.
+    Rotation edges h -> r h are red arrows, mirror edges h <-> m h blue lines (left
+    multiplication: the edge labelled g runs from h to g h). The colour scale is shared by all
+    patches (``vmin``/``vmax``, by default the range of f), so equal values look equal
+    everywhere; pass the same limits to plots that are compared.
+
+    ``tags`` puts a second cue besides colour on every patch: ``True`` tags the patch at h
+    with h's name, a list of |H| strings (math text without $) tags the patch at node h with
+    ``tags[h]``; for L_g f, tagging node h with g^-1 h names where each patch came from.
     """
     f = group_function(f, group, batch=batch, channel=channel)
     group = point_group({4: "C4", 8: "D4"}[f.shape[0]])
     ax = ax if ax is not None else _new_axes(group)
     norm = _norm(f, vmin, vmax)
     plot = GroupFunctionPlot(ax, group, cayley_layout(group), norm)
-    _draw_edges(ax, group, clearance=PATCH, shape="square")
-    plot.patches = [_Patch(ax, f[h.index].numpy(), PATCH, norm, cmap) for h in group]
+    plot.edges = _draw_edges(ax, group, clearance=PATCH, shape="square")
+    tags = _tags(tags, group)
+    plot.patches = [_Patch(ax, f[h.index].numpy(), PATCH, norm, cmap, tag=None if tags is None else tags[h.index],
+                           tag_size=tag_size) for h in group]
     plot.show(f)
     _draw_labels(ax, group, offset=PATCH, fontsize=fontsize)
-    # room for the patches, and for the labels outside the outer ring of D4
-    _finish(ax, group, title, fontsize, legend, reach=PATCH + (0.1 if group.order == 4 else 0.62))
+    # room for the patches, and for the labels outside the outer ring of D4 (two lines left and right)
+    _finish(ax, group, title, fontsize, legend, reach=PATCH + (0.1 if group.order == 4 else 0.72))
     return plot
+
+
+def _tags(tags, group: PointGroup) -> list[str] | None:
+    if tags is None or tags is False:
+        return None
+    if tags is True:
+        return [h.label for h in group]
+    tags = list(tags)
+    if len(tags) != group.order or not all(isinstance(tag, str) for tag in tags):
+        raise ValueError(f"tags must be True or a list of {group.order} strings, one per element of {group.name}, "
+                         f"got {tags!r}")
+    return tags
 
 
 # ----------------------------------------------------------------------------- planar functions
@@ -286,11 +355,23 @@ def draw_cayley_graph(group: str | PointGroup | PlaneGroup = "p4", ax=None, titl
     _draw_edges(ax, group, clearance=radius, shape="circle")
     for h, (x, y) in cayley_layout(group).items():
         ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor=FRAME_COLOR, linewidth=1.5, zorder=3))
-        label = group[h].label
-        size = fontsize * (0.8 if label.startswith("mr") else 1.0)  # mr^k is the widest
-        ax.text(x, y, math_label(label), ha="center", va="center", fontsize=size, zorder=4)
-    _finish(ax, group, title, fontsize, legend, reach=radius + 0.12)
+        element = group[h]
+        size = fontsize * (0.8 if element.label.startswith("mr") else 1.0)  # mr^k is the widest
+        ax.text(x, y, math_label(element.label), ha="center", va="center", fontsize=size, zorder=4)
+        if right_reading(element) != element.label:  # the mirror-on-the-right name, just outside the node
+            _outside_text(ax, np.array([x, y]), radius + 0.04, f"$= {right_reading(element)}$", fontsize * 0.8,
+                          color="#555555")
+    _finish(ax, group, title, fontsize, legend, reach=radius + (0.12 if group.order == 4 else 0.5))
     return ax
+
+
+def _outside_text(ax, position: np.ndarray, offset: float, text: str, fontsize: float, **kwargs) -> Text:
+    """Text just outside a node of the outer ring, on the far side from the centre."""
+    outward = position / np.hypot(*position)
+    x, y = position + outward * offset
+    ha = {1: "left", -1: "right"}.get(int(round(outward[0])), "center")
+    va = {1: "bottom", -1: "top"}.get(int(round(outward[1])), "center")
+    return ax.text(x, y, text, ha=ha, va=va, fontsize=fontsize, zorder=4, **kwargs)
 
 
 # ----------------------------------------------------------------------------- shared drawing
@@ -309,10 +390,15 @@ def _norm(f: torch.Tensor, vmin, vmax) -> Normalize:
     return Normalize(low, high)
 
 
-def _draw_edges(ax, group: PointGroup, clearance: float, shape: str) -> None:
-    """Red arrows along the rings for r; one blue line per pair {h, m h} for m."""
+def _draw_edges(ax, group: PointGroup, clearance: float, shape: str) -> list:
+    """Red arrows along the rings for r; one blue line per pair {h, m h} for m. Returns the artists.
+
+    They are drawn above the patches (zorder 3.5): at rest they stop short of every patch, and
+    while patches move along them (``GroupFunctionPlot.edges_in_flight``) they stay visible.
+    """
     layout = cayley_layout(group)
     gap = 0.06
+    artists = []
 
     def clear(points, node):
         d = points - layout[node]
@@ -327,29 +413,36 @@ def _draw_edges(ax, group: PointGroup, clearance: float, shape: str) -> None:
             points = points[clear(points, h.index) & clear(points, (g * h).index)]
             color = GENERATOR_COLORS[g.label]
             if g.j:
-                ax.add_line(Line2D(*points[[0, -1]].T, color=color, linewidth=2.4, solid_capstyle="round",
-                                   zorder=2))
+                artists.append(ax.add_line(Line2D(*points[[0, -1]].T, color=color, linewidth=2.4,
+                                                  solid_capstyle="round", zorder=3.5)))
             else:
                 arrow = FancyArrowPatch(path=Path(points), arrowstyle="-|>,head_length=0.55,head_width=0.3",
-                                        mutation_scale=18, color=color, linewidth=2.2, zorder=2)
-                ax.add_patch(arrow)
+                                        mutation_scale=18, color=color, linewidth=2.2, zorder=3.5)
+                artists.append(ax.add_patch(arrow))
+    return artists
 
 
 def _draw_labels(ax, group: PointGroup, offset: float, fontsize: float) -> None:
-    """Labels of the inner ring inside it, of the outer ring outside it, just off the patch."""
+    """Labels of the inner ring inside it, of the outer ring outside it, just off the patch.
+
+    A mirrored node gets both readings, "mr = r^3m"; beside the graph (left, right) they are
+    stacked on two lines to keep the figure narrow.
+    """
     for h, position in cayley_layout(group).items():
         element = group[h]
         outward = position / np.hypot(*position) * (1 if element.j else -1)  # a unit vector along an axis
         x, y = position + outward * (offset + 0.05)
         ha = {1: "left", -1: "right"}.get(int(round(outward[0])), "center")
         va = {1: "bottom", -1: "top"}.get(int(round(outward[1])), "center")
-        ax.text(x, y, math_label(element.label), ha=ha, va=va, fontsize=fontsize, zorder=4)
+        beside = abs(outward[0]) > 0.5
+        ax.text(x, y, node_label(element, "\n" if beside else " "), ha=ha, va=va, fontsize=fontsize, zorder=4,
+                multialignment="center", linespacing=1.1)
 
 
 def generator_legend(group: str | PointGroup | PlaneGroup, fontsize: float = 11) -> list[Line2D]:
     """Legend handles for the edges: a red arrow for r and (for D4) a blue line for m."""
     handles = [Line2D([], [], color=GENERATOR_COLORS["r"], linewidth=2.2, marker=">", markersize=7,
-                      label=r"$r$: $h \to rh$")]
+                      label=r"$r$: $h \to rh$")]  # left multiplication, as the edges are drawn
     if point_group(group).has_mirrors:
         handles.append(Line2D([], [], color=GENERATOR_COLORS["m"], linewidth=2.4, label=r"$m$: $h \to mh$"))
     return handles

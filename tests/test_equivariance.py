@@ -1,0 +1,55 @@
+"""check_equivariance names an input it cannot measure before it calls the module."""
+
+import pytest
+import torch
+
+from gcnn_edu import check_equivariance
+from gcnn_edu.nn import GroupConv2d, LiftingConv2d
+
+
+class _Spy(torch.nn.Module):
+    """The identity, counting its calls: a refused input must not reach the module."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x
+
+
+@pytest.mark.parametrize(
+    "x, error, words",
+    [
+        (torch.randn(0, 1, 7, 7), ValueError,
+         r"check_equivariance got an empty batch \(N = 0\), which measures nothing: pass at least one input, "
+         r"e.g. shape \(1, 1, 7, 7\)"),
+        (torch.randn(0, 2, 4, 5, 5), ValueError, r"empty batch \(N = 0\).*shape \(1, 2, 4, 5, 5\)"),
+        (torch.randn(1, 1, 7, 9), ValueError,
+         r"check_equivariance got a 7x9 input \(H x W\), but p4 has elements that swap rows and columns, which "
+         r"need a square input, H == W: crop or pad it"),
+        (torch.randn(2, 1, 4, 6, 5), ValueError, "got a 6x5 input"),
+        (torch.randn(7, 7), ValueError, r"\(N, C, H, W\) or group \(N, C, \|H\|, H, W\) input, got shape \(7, 7\)"),
+        ([[1.0]], TypeError, "check_equivariance expects a torch.Tensor input, got list"),
+    ],
+)
+def test_inputs_that_cannot_be_measured_are_named_before_the_module_runs(x, error, words):
+    spy = _Spy()
+    with pytest.raises(error, match=words):
+        check_equivariance(spy, x, group="p4")
+    assert spy.calls == 0
+
+
+@pytest.mark.parametrize("group", ["pm_u", "pm_v", "pmm", "p2"])
+def test_a_rectangular_input_is_measured_where_no_element_swaps_the_axes(group):
+    layer = LiftingConv2d(1, 2, 3, group=group, dtype=torch.float64)
+    errors = check_equivariance(layer, torch.randn(1, 1, 7, 9, dtype=torch.float64))
+    assert len(errors) == layer.group_order and max(errors.values()) < 1e-12
+
+
+def test_a_one_element_batch_is_measured():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(LiftingConv2d(1, 2, 3, dtype=torch.float64), GroupConv2d(2, 2, 3, dtype=torch.float64))
+    errors = check_equivariance(net, torch.randn(1, 1, 7, 7, dtype=torch.float64))
+    assert len(errors) == 4 and max(errors.values()) < 1e-12
