@@ -113,12 +113,7 @@ def _layer_norm(channels: int) -> nn.Module:
 
 
 @layer_sequence.register
-def _(model: models.Z2CNN) -> list[nn.Module]:
-    return [*model.features, model.top, *_global_max()]
-
-
-@layer_sequence.register
-def _(model: models._GroupSevenLayerCNN) -> list[nn.Module]:
+def _(model: models.SevenLayerCNN) -> list[nn.Module]:
     return [*model.features, model.top, model.pool, *_global_max()]
 
 

@@ -100,16 +100,18 @@ LAYERS = {
 # Known failures, strict: each turns into a failure of its own once fixed, so that its mark is removed.
 SAMPLING_CHECK_BREAKS_THE_GRAPH = pytest.mark.xfail(
     strict=True, raises=torch._dynamo.exc.Unsupported,
-    reason="graph break in the layer's input check: _validation.check_sampling reads the group's numpy "
-           "matrices (g.matrix[axis].sum() < 0), which Dynamo traces as data-dependent branching; compute "
-           "the reversed axes of every point group once at import (a dict of frozensets of ints)")
+    reason="graph break in the input check of G-convolutions and SpatialPool: _validation.check_sampling "
+           "reads the group's numpy matrices (g.matrix[axis].sum() < 0), which Dynamo traces as "
+           "data-dependent branching; compute the reversed axes of every point group once at import "
+           "(a dict of frozensets of ints)")
 AUTOCAST_INPUT_REFUSED = pytest.mark.xfail(
     strict=True, raises=TypeError,
     reason="a G-layer after a conv refuses its bf16 input: check_correlation_input compares the input's dtype "
            "with the float32 weight even where autocast will cast both (skip that check while "
            "torch.is_autocast_enabled(x.device.type))")
-G_LAYERS = ["lifting-p4", "lifting-p4m", "group-p4", "group-p4m"]
-G_MODELS = ["p4cnn", "p4cnn-rotation-pooling", "p4mcnn", "gcnn"]
+SAMPLING_CHECKED = ["lifting-p4", "lifting-p4m", "group-p4", "group-p4m", "spatial-pool", "spatial-pool-mean-planar"]
+G_MODELS = [name for name, cls in MODELS.items()  # the models with G-convolutions
+            if any(isinstance(module, (LiftingConv2d, GroupConv2d)) for module in cls().modules())]
 
 
 def marked(names, failing, mark):
@@ -146,7 +148,7 @@ def fresh_dynamo():
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", marked(LAYERS, G_LAYERS, SAMPLING_CHECK_BREAKS_THE_GRAPH))
+@pytest.mark.parametrize("name", marked(LAYERS, SAMPLING_CHECKED, SAMPLING_CHECK_BREAKS_THE_GRAPH))
 def test_layer_compiles_in_one_graph_and_agrees(name, mode):
     """Backend aot_eager, fullgraph=True: no graph break, the eager output, in every mode. The
     compiled layer runs first, so that its input checks run under Dynamo too."""
