@@ -256,16 +256,31 @@ def test_tracing_leaves_the_cached_indices_real(module, shape):
     torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.UserError,
+                   reason="the G-layers' input check is skipped while (x.shape, ...) equals the last checked "
+                   "signature; under torch.export that comparison with the batch size seen eagerly becomes a "
+                   "guard (batch != 5) that a dynamic batch violates. Key the signature on x.shape[1:] (no "
+                   "check depends on N), or skip the cache under torch.compiler.is_compiling()")
+def test_export_with_a_dynamic_batch_after_an_eager_call():
+    model = build_model("p4cnn").eval()
+    run(model, digits(5), "no_grad")
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model, (digits(2),), dynamic_shapes=({0: batch},))
+    torch.testing.assert_close(program.module()(digits(5)), run(model, digits(5), "no_grad"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_model_torch_export_agrees(name):
     """Eval mode, with a dynamic batch dimension: batch 1 and 5 from one exported program."""
     model = build_model(name).eval()
+    inputs = [digits(n, seed=n) for n in (1, 5)]
+    expected = [run(model, x, "no_grad") for x in inputs]  # eager first: see forget_cached_indices
+    fresh = build_model(name).eval()  # never run: see test_export_with_a_dynamic_batch_after_an_eager_call
     batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(model, (digits(2),), dynamic_shapes=({0: batch},))
-    for n in (1, 5):
-        x = digits(n, seed=n)
-        torch.testing.assert_close(program.module()(x), run(model, x, "no_grad"), rtol=1e-5, atol=1e-6)
+    program = torch.export.export(fresh, (digits(2),), dynamic_shapes=({0: batch},))
+    for x, out in zip(inputs, expected, strict=True):
+        torch.testing.assert_close(program.module()(x), out, rtol=1e-5, atol=1e-6)
 
 
 def trace(module, x):
