@@ -93,7 +93,7 @@ def check_correlation_input(x, weight, group: str, lifting: bool, layer: str) ->
     if x.shape[1] != in_channels:
         raise ValueError(f"{layer} expects {in_channels} input channels (dim 1), got {x.shape[1]}")
     check_floating_input(x, weight.dtype, layer)
-    if x.dtype != weight.dtype:
+    if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):  # autocast casts both
         raise TypeError(
             f"{layer}: the input is {x.dtype} but the weight is {weight.dtype}: "
             f"convert one, e.g. x.to({weight.dtype}) or layer.to({x.dtype})"
@@ -113,6 +113,12 @@ def check_floating_input(x: torch.Tensor, dtype: torch.dtype, what: str) -> None
     if x.dtype == torch.uint8:
         fix += f"; 8-bit images of grey values 0..255 also need scaling to [0, 1]: x.to({dtype}) / 255"
     raise TypeError(f"{what} expects a floating-point input, got {x.dtype}: convert it with {fix}")
+
+
+# The axes (0: rows u, 1: columns v) that some element of each point group reverses, read off the
+# matrices once here: inside torch.compile's trace, branching on NumPy values would break the graph.
+_REVERSED_AXES = {G.point_group.name: frozenset(axis for g in G.point_group for axis in (0, 1)
+                                                if g.matrix[axis].sum() < 0) for G in PLANE_GROUPS}
 
 
 def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation, layer: str, strict: bool,
@@ -137,7 +143,7 @@ def check_sampling(size: tuple[int, int], kernel_size, stride, padding, dilation
     if group is not None and H.has_quarter_turns and size[0] != size[1]:
         return  # a rectangular map cannot be rotated by 90 degrees, so no equivariance is claimed
     symmetry = "rotations or mirrors" if group is None else G.name
-    reversed_axes = {axis for g in H for axis in (0, 1) if g.matrix[axis].sum() < 0}  # row axis of g^-1 x
+    reversed_axes = _REVERSED_AXES[H.name]
     leftovers = {axis: (size[axis] + 2 * padding - reach) % stride for axis in sorted(reversed_axes)}
     if any(leftovers.values()):
         axis, leftover = next((a, n) for a, n in leftovers.items() if n)

@@ -7,22 +7,25 @@ transformed copies can be read from ψ with one precomputed index (GrouPy's
 
     bank[o, g, i, h, u, v] = ψ[o, i, index[g, h, u, v]]      (flattened over (h, u, v))
 
-The index is found by letting the group act on ``arange``: the transformed positions
-*are* the index. The bank, reshaped to (C_out |G|, C_in |H_in|, k, k), is the weight of a
-single ``F.conv2d`` on the input with its group axis folded into the channels. Autograd
-flows through the gather: its backward is a scatter-add (``index_add``) of the |G|
-gradients back onto ψ, as in the paper's supplementary material, section 2.
+The index comes straight from the definition [L_g ψ](h, x) = ψ(g^-1 h, g^-1 x): the entry
+that lands at (h, x) is read from (g^-1 h, g^-1 x), with g^-1 x computed by g's integer
+matrix on pixel coordinates centred on the kernel. (Letting the group act on ``arange``
+gives the same index, as lesson 5 shows and the tests check.) The bank, reshaped to
+(C_out |G|, C_in |H_in|, k, k), is the weight of a single ``F.conv2d`` on the input with its
+group axis folded into the channels. Autograd flows through the gather: its backward is a
+scatter-add (``index_add``) of the |G| gradients back onto ψ, as in the paper's supplementary
+material, section 2.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ._validation import check_correlation_input
-from .functions import act_on_group, act_on_plane
 from .groups import resolve_group
 
 __all__ = ["filter_index", "channel_index", "bias_index", "transform_filter", "transform_bias",
@@ -36,7 +39,7 @@ def filter_index(group, in_order: int, kernel_size: int) -> torch.Tensor:
     moves a filter on the group.
 
     A new tensor on every call: editing it cannot change the index of any layer."""
-    return _filter_index(group, in_order, kernel_size).clone()
+    return torch.tensor(_filter_index(group, in_order, kernel_size))
 
 
 def channel_index(group, in_order: int, in_channels: int, kernel_size: int) -> torch.Tensor:
@@ -44,7 +47,7 @@ def channel_index(group, in_order: int, in_channels: int, kernel_size: int) -> t
     entry [g, i, h, u, v] = i |H_in| k^2 + index[g, h, u, v]; shape (|G| C_in |H_in| k^2,).
 
     A new tensor on every call, so every layer owns its index."""
-    return _channel_index(group, in_order, in_channels, kernel_size).clone()
+    return torch.tensor(_channel_index(group, in_order, in_channels, kernel_size))
 
 
 def bias_index(out_channels: int, group_order: int) -> torch.Tensor:
@@ -53,22 +56,31 @@ def bias_index(out_channels: int, group_order: int) -> torch.Tensor:
 
 
 @cache
-def _filter_index(group, in_order, kernel_size):
-    H = resolve_group(group).point_group
+def _filter_index(group, in_order, kernel_size) -> np.ndarray:
+    """NumPy, not torch: a cached tensor made while torch.export or torch.compile trace would be a
+    placeholder (a fake tensor), and every later call would read it."""
+    G = resolve_group(group)
+    H = G.point_group
     if in_order not in (1, H.order):
-        raise ValueError(f"a filter on {resolve_group(group).name} has |H_in| = 1 (lifting) or {H.order}, "
-                         f"got {in_order}")
-    positions = torch.arange(in_order * kernel_size**2).view(in_order, kernel_size, kernel_size)
-    if in_order == 1:  # a planar filter (for p1 both kinds are planar)
-        return torch.stack([act_on_plane(g, positions) for g in H])
-    return torch.stack([act_on_group(g, positions, H) for g in H])
+        raise ValueError(f"a filter on {G.name} has |H_in| = 1 (lifting) or {H.order}, got {in_order}")
+    k = kernel_size
+    centred = 2 * np.arange(k) - (k - 1)  # twice the offset from the kernel's centre: integers for odd and even k
+    points = np.stack(np.meshgrid(centred, centred, indexing="ij"), axis=-1)  # (k, k, 2): x = (u, v)
+    index = np.empty((H.order, in_order, k, k), dtype=np.int64)
+    for g in H:
+        source = points @ g.inverse().matrix.T  # g^-1 x
+        row, column = (source[..., 0] + k - 1) // 2, (source[..., 1] + k - 1) // 2
+        for position, h in enumerate(H if in_order > 1 else [None]):
+            plane = 0 if h is None else H.index(g.inverse() * h)  # g^-1 h (a planar filter has one plane)
+            index[H.index(g), position] = (plane * k + row) * k + column
+    return index
 
 
 @cache
-def _channel_index(group, in_order, in_channels, kernel_size):
+def _channel_index(group, in_order, in_channels, kernel_size) -> np.ndarray:
     index = _filter_index(group, in_order, kernel_size)
-    offsets = torch.arange(in_channels).view(1, -1, 1, 1, 1) * (in_order * kernel_size**2)
-    return (offsets + index.unsqueeze(1)).flatten()
+    offsets = np.arange(in_channels).reshape(1, -1, 1, 1, 1) * (in_order * kernel_size**2)
+    return (offsets + index[:, None]).reshape(-1)
 
 
 def transform_filter(weight: torch.Tensor, index: torch.Tensor, group_order: int) -> torch.Tensor:
@@ -109,6 +121,7 @@ def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1,
 def _correlate_with_index(x, weight, group, stride, padding, dilation, bias):
     c_out, c_in, in_order, k, _ = weight.shape
     order = resolve_group(group).point_group.order
-    bank = transform_filter(weight, _channel_index(group, in_order, c_in, k).to(weight.device), order)
+    index = torch.as_tensor(_channel_index(group, in_order, c_in, k), device=weight.device)
+    bank = transform_filter(weight, index, order)
     bank_bias = transform_bias(bias, bias_index(c_out, order).to(weight.device))
     return correlate(x, bank, bank_bias, order, stride, padding, dilation)

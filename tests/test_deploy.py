@@ -97,27 +97,6 @@ LAYERS = {
 }
 
 
-# Known failures, strict: each turns into a failure of its own once fixed, so that its mark is removed.
-SAMPLING_CHECK_BREAKS_THE_GRAPH = pytest.mark.xfail(
-    strict=True, raises=torch._dynamo.exc.Unsupported,
-    reason="graph break in the input check of G-convolutions and SpatialPool: _validation.check_sampling "
-           "reads the group's numpy matrices (g.matrix[axis].sum() < 0), which Dynamo traces as "
-           "data-dependent branching; compute the reversed axes of every point group once at import "
-           "(a dict of frozensets of ints)")
-AUTOCAST_INPUT_REFUSED = pytest.mark.xfail(
-    strict=True, raises=TypeError,
-    reason="a G-layer after a conv refuses its bf16 input: check_correlation_input compares the input's dtype "
-           "with the float32 weight even where autocast will cast both (skip that check while "
-           "torch.is_autocast_enabled(x.device.type))")
-SAMPLING_CHECKED = ["lifting-p4", "lifting-p4m", "group-p4", "group-p4m", "spatial-pool", "spatial-pool-mean-planar"]
-G_MODELS = [name for name, cls in MODELS.items()  # the models with G-convolutions
-            if any(isinstance(module, (LiftingConv2d, GroupConv2d)) for module in cls().modules())]
-
-
-def marked(names, failing, mark):
-    return [pytest.param(name, marks=mark) if name in failing else name for name in names]
-
-
 def layer_and_input(name: str):
     make, shape = LAYERS[name]
     torch.manual_seed(0)
@@ -125,10 +104,10 @@ def layer_and_input(name: str):
 
 
 def forget_cached_indices():
-    """Empty the functools caches of the gather indices. Today they can hold a FakeTensor made while
-    torch.export traced (pinned by test_tracing_leaves_the_cached_indices_real below); emptying them
-    keeps that bug from leaking from one test into the next."""
-    for cached in (fast._filter_index, fast._channel_index, restriction._restriction_index):
+    """Empty the caches of the gather indices, so that a test's first use of an index may happen
+    inside a trace (they hold NumPy arrays and ints, never tensors a trace could make fake: see
+    test_tracing_leaves_the_cached_indices_real)."""
+    for cached in (fast._filter_index, fast._channel_index, restriction._restriction_rows):
         cached.cache_clear()
 
 
@@ -148,7 +127,7 @@ def fresh_dynamo():
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", marked(LAYERS, SAMPLING_CHECKED, SAMPLING_CHECK_BREAKS_THE_GRAPH))
+@pytest.mark.parametrize("name", list(LAYERS))
 def test_layer_compiles_in_one_graph_and_agrees(name, mode):
     """Backend aot_eager, fullgraph=True: no graph break, the eager output, in every mode. The
     compiled layer runs first, so that its input checks run under Dynamo too."""
@@ -158,7 +137,6 @@ def test_layer_compiles_in_one_graph_and_agrees(name, mode):
     torch.testing.assert_close(out, run(layer, x, mode), rtol=1e-6, atol=1e-6)
 
 
-@SAMPLING_CHECK_BREAKS_THE_GRAPH
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("cls, group", [(LiftingConv2d, "p4"), (GroupConv2d, "p4m")])
 def test_compiled_layer_reads_the_current_weight(cls, group, mode):
@@ -177,7 +155,7 @@ def test_compiled_layer_reads_the_current_weight(cls, group, mode):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", marked(MODELS, G_MODELS, SAMPLING_CHECK_BREAKS_THE_GRAPH))
+@pytest.mark.parametrize("name", list(MODELS))
 def test_model_compiles_in_one_graph_and_agrees(name, mode):
     """Backend eager (Dynamo's capture: fullgraph=True proves there is no graph break), every
     model in every mode, compiled before any eager call, dropout seeded alike. About 1-2 s a case."""
@@ -188,7 +166,6 @@ def test_model_compiles_in_one_graph_and_agrees(name, mode):
 
 
 @pytest.mark.slow
-@SAMPLING_CHECK_BREAKS_THE_GRAPH
 @pytest.mark.parametrize("mode", ["train", "no_grad"])
 def test_p4mcnn_compiles_with_aot_eager(mode):
     """Backend aot_eager on one G-CNN, with autograd in train mode: forward and weight gradients."""
@@ -206,7 +183,6 @@ def test_p4mcnn_compiles_with_aot_eager(mode):
 
 
 @pytest.mark.slow
-@SAMPLING_CHECK_BREAKS_THE_GRAPH
 def test_p4cnn_compiles_with_inductor():
     """Backend inductor (the default: generated C++), P4CNN in eval mode under no_grad."""
     model, x = build_model("p4cnn").eval(), digits()
@@ -224,7 +200,7 @@ def test_p4cnn_compiles_with_inductor():
 def test_layer_torch_export_agrees(name, training):
     """The program is traced in the layer's mode (batch norm in train mode updates its buffers)."""
     layer, x = layer_and_input(name)
-    expected = run(layer, x, "train" if training else "no_grad")  # eager first: see forget_cached_indices
+    expected = run(layer, x, "train" if training else "no_grad")
     layer.train(training)
     program = torch.export.export(layer, (x,))
     torch.testing.assert_close(program.module()(x), expected, rtol=1e-6, atol=1e-6)
@@ -236,10 +212,6 @@ class _Lifting(nn.Module):
         return fast.lifting_correlation(x, torch.ones(1, 1, 1, 3, 3), "p4")
 
 
-@pytest.mark.xfail(strict=True, reason="the gather indices are functools-cached tensors: the first call made "
-                   "under torch.export caches a FakeTensor, and every eager call after it returns fake values. "
-                   "Fix: cache Python ints (or numpy) and build the tensor per call, or keep the index in a "
-                   "buffer of the module (fast._filter_index / _channel_index, restriction._restriction_index)")
 @pytest.mark.parametrize("module, shape", [(CosetPool("p4m", "p4"), (2, 3, 8, 5, 5)), (_Lifting(), (1, 1, 7, 7))],
                          ids=["CosetPool", "fast.lifting_correlation"])
 def test_tracing_leaves_the_cached_indices_real(module, shape):
@@ -256,11 +228,6 @@ def test_tracing_leaves_the_cached_indices_real(module, shape):
     torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.UserError,
-                   reason="the G-layers' input check is skipped while (x.shape, ...) equals the last checked "
-                   "signature; under torch.export that comparison with the batch size seen eagerly becomes a "
-                   "guard (batch != 5) that a dynamic batch violates. Key the signature on x.shape[1:] (no "
-                   "check depends on N), or skip the cache under torch.compiler.is_compiling()")
 def test_export_with_a_dynamic_batch_after_an_eager_call():
     model = build_model("p4cnn").eval()
     run(model, digits(5), "no_grad")
@@ -275,7 +242,7 @@ def test_model_torch_export_agrees(name):
     """Eval mode, with a dynamic batch dimension: batch 1 and 5 from one exported program."""
     model = build_model(name).eval()
     inputs = [digits(n, seed=n) for n in (1, 5)]
-    expected = [run(model, x, "no_grad") for x in inputs]  # eager first: see forget_cached_indices
+    expected = [run(model, x, "no_grad") for x in inputs]
     fresh = build_model(name).eval()  # never run: see test_export_with_a_dynamic_batch_after_an_eager_call
     batch = torch.export.Dim("batch", min=1)
     program = torch.export.export(fresh, (digits(2),), dynamic_shapes=({0: batch},))
@@ -341,7 +308,7 @@ def test_layer_runs_under_bf16_autocast(name):
     assert relative_error(low, reference) < BF16_TOLERANCE
 
 
-@pytest.mark.parametrize("name", marked(MODELS, G_MODELS, AUTOCAST_INPUT_REFUSED))
+@pytest.mark.parametrize("name", list(MODELS))
 def test_model_runs_under_bf16_autocast(name):
     """Eval mode: the bf16 logits are within 2e-2 of float32's, relative to their largest value."""
     model, x = build_model(name).eval(), digits(3)

@@ -104,13 +104,15 @@ class _GroupCorrelation(nn.Module):
         weight = self.weight
         signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict,
                      self.kernel_size, self.stride, self.padding, self.dilation)
-        if signature == self._checked_signature:
+        compiling = torch.compiler.is_compiling()  # traced checks cost nothing at run time; a cache would guard N
+        if not compiling and signature == self._checked_signature:
             return
         name = type(self).__name__
         check_correlation_input(x, self.weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
                        layer=name, strict=self.strict, group=self.group)
-        self._checked_signature = signature
+        if not compiling:
+            self._checked_signature = signature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)

@@ -118,7 +118,7 @@ def coset_pool(x, group: GroupLike = "p4m", subgroup: GroupLike = "p4", mode: st
     G, H = check_subgroup(group, subgroup)
     check_map_on(x, G, "coset_pool")
     _check_planar(planar, H)
-    index = _restriction_index(G, H).to(x.device)  # (cosets, |H|)
+    index = _restriction_index(G, H, x.device)  # (cosets, |H|)
     pooled = x[:, :, index.T]  # (N, C, |H|, cosets, H, W)
     out = pooled.amax(dim=3) if mode == "max" else pooled.mean(dim=3)
     return out.squeeze(2) if planar else out

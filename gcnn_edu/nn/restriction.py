@@ -36,11 +36,16 @@ __all__ = ["restriction_index", "restrict", "Restrict"]
 GroupLike = str | PlaneGroup | PointGroup
 
 
+def _restriction_index(group: PlaneGroup, subgroup: PlaneGroup, device=None) -> torch.Tensor:
+    return torch.tensor(_restriction_rows(group, subgroup), dtype=torch.long, device=device)
+
+
 @cache
-def _restriction_index(group: PlaneGroup, subgroup: PlaneGroup) -> torch.Tensor:
+def _restriction_rows(group: PlaneGroup, subgroup: PlaneGroup) -> tuple[tuple[int, ...], ...]:
+    """Python ints, not a tensor: a cached tensor made while torch.export traces would be a fake one."""
     G, H = group.point_group, subgroup.point_group
     representatives = G.coset_representatives(H, side="right")
-    return torch.tensor([[G.index(h * c) for h in H] for c in representatives], dtype=torch.long)
+    return tuple(tuple(G.index(h * c) for h in H) for c in representatives)
 
 
 def restriction_index(group: GroupLike, subgroup: GroupLike) -> torch.Tensor:
@@ -96,7 +101,7 @@ def restrict(x: torch.Tensor, group: GroupLike, subgroup: GroupLike, *, planar: 
     G, H = check_subgroup(group, subgroup)
     check_map_on(x, G, "restrict")
     _check_planar(planar, H)
-    index = _restriction_index(G, H).to(x.device)
+    index = _restriction_index(G, H, x.device)
     n_cosets, order = index.shape
     out = x[:, :, index.flatten()].reshape(x.shape[0], x.shape[1] * n_cosets, order, *x.shape[-2:])
     return out.squeeze(2) if planar else out
