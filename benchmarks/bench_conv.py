@@ -473,8 +473,9 @@ def compile_section(device: torch.device, cases, rounds: int, warmup: int, clock
         print(f"  (compiling and timing took {time.perf_counter() - started:.0f} s wall)")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+def timing_parser(description: str, rounds_help: str, batches_help: str) -> argparse.ArgumentParser:
+    """The command-line options every benchmark script here shares."""
+    parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds (noisier ratios)")
     parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
@@ -482,21 +483,30 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads on the CPU (default 1)")
     parser.add_argument("--wall", action="store_true",
                         help="time with the wall clock on the CPU too (default there: the thread's CPU time)")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per layer (default 60, "
-                        "15 with --quick)")
-    parser.add_argument("--batches", type=int, nargs="+", default=None,
-                        help="batch sizes of (a), (b), (d), (e) (default: 1 and each layer's own 16 or 32 on the "
-                        f"CPU, {' '.join(map(str, CUDA_BATCHES))} on CUDA)")
-    parser.add_argument("--no-compile", action="store_true",
-                        help="leave out (d), the torch.compile rows (the first compile takes about a minute)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--rounds", type=int, default=None, help=rounds_help)
+    parser.add_argument("--batches", type=int, nargs="+", default=None, help=batches_help)
+    return parser
+
+
+def check_timing_arguments(parser: argparse.ArgumentParser, args) -> tuple[int, ...] | None:
+    """Refuse bad shared options in one line (argparse's exit code 2); the sorted batch sizes, if given."""
     if args.threads < 1:
         parser.error(f"--threads must be a positive int, got {args.threads}")
     if args.batches and min(args.batches) < 1:
         parser.error(f"--batches must be positive ints, got {args.batches}")
-    batches = tuple(sorted(set(args.batches))) if args.batches else None
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA GPU is visible to torch (torch.cuda.is_available() is False)")
+    return tuple(sorted(set(args.batches))) if args.batches else None
+
+
+def main(argv=None) -> int:
+    parser = timing_parser(__doc__, "interleaved rounds per layer (default 60, 15 with --quick)",
+                           "batch sizes of (a), (b), (d), (e) (default: 1 and each layer's own 16 or 32 on the "
+                           f"CPU, {' '.join(map(str, CUDA_BATCHES))} on CUDA)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="leave out (d), the torch.compile rows (the first compile takes about a minute)")
+    args = parser.parse_args(argv)
+    batches = check_timing_arguments(parser, args)
     torch.set_num_threads(args.threads)
     rounds = args.rounds or (15 if args.quick else 60)
     warmup = 2 if args.quick else 5

@@ -41,7 +41,6 @@ left out of that table with a line naming its error.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import io
 import logging
@@ -64,12 +63,14 @@ from bench_conv import (  # noqa: E402
     Case,
     Variant,
     bare_weights,
+    check_timing_arguments,
     clock_for,
     flat,
     interleaved_times,
     load,
     machine_description,
     ratio_summary,
+    timing_parser,
 )
 
 from gcnn_edu.nn import GroupConv2d, LiftingConv2d  # noqa: E402
@@ -401,25 +402,11 @@ def run_device(device: torch.device, groupy, rounds: int, warmup: int, wall: boo
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds (noisier ratios)")
-    parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
-                        help="'all' (default): the CPU, then CUDA where a GPU is present")
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads on the CPU (default 1)")
-    parser.add_argument("--wall", action="store_true", help="time with the wall clock on the CPU too")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="interleaved rounds per training row (eval rows: 3x; default 20, 6 with --quick)")
-    parser.add_argument("--batches", type=int, nargs="+", default=None,
-                        help=f"batch sizes (default {' '.join(map(str, CPU_BATCHES))} on the CPU, "
-                        f"{' '.join(map(str, CUDA_BATCHES))} on CUDA)")
+    parser = timing_parser(__doc__, "interleaved rounds per training row (eval rows: 3x; default 20, 6 with --quick)",
+                           f"batch sizes (default {' '.join(map(str, CPU_BATCHES))} on the CPU, "
+                           f"{' '.join(map(str, CUDA_BATCHES))} on CUDA)")
     args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be a positive int, got {args.threads}")
-    if args.batches and min(args.batches) < 1:
-        parser.error(f"--batches must be positive ints, got {args.batches}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA GPU is visible to torch (torch.cuda.is_available() is False)")
+    batches = check_timing_arguments(parser, args)
     try:
         importlib.import_module("e2cnn")
     except ImportError:
@@ -430,7 +417,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rounds = args.rounds or (6 if args.quick else 20)
     warmup = 2 if args.quick else 3
-    batches = tuple(sorted(set(args.batches))) if args.batches else None
     if args.device in ("all", "cpu"):
         run_device(torch.device("cpu"), groupy, rounds, warmup, args.wall, batches)
     if args.device in ("all", "cuda"):

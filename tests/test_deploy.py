@@ -22,6 +22,7 @@ import warnings
 
 import pytest
 import torch
+from batch_norm import randomise_batch_norm
 from torch import nn
 
 import gcnn_edu
@@ -55,20 +56,6 @@ def run(module, x, mode: str, seed: int = 0) -> torch.Tensor:
         torch.manual_seed(seed)
         out = module(x)
     return out.detach().clone() if mode != "inference_mode" else out.clone()
-
-
-def randomise_batch_norm(model: nn.Module, seed: int = 1) -> nn.Module:
-    """Non-trivial running statistics and affine parameters, so that eval mode exercises them."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                n = module.num_features
-                module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(n, generator=generator) + 0.5)
-                module.bias.copy_(torch.randn(n, generator=generator) * 0.1)
-    return model
 
 
 def build_model(name: str, seed: int = 0) -> nn.Module:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from batch_norm import randomise_batch_norm
 
 from gcnn_edu import cli
 from gcnn_edu.equivariance import check_equivariance
@@ -44,16 +45,7 @@ def _randomised(model):
     """float64, eval mode, batch norm with non-trivial statistics (so the checks cover it too).
     Random weights give logits that move little with the input: a difference above 1e-6 (in
     float64, where the exact checks reach 1e-15) is a real one."""
-    model = model.double().eval()
-    generator = torch.Generator().manual_seed(1)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            n = module.num_features
-            module.running_mean.copy_(torch.randn(n, generator=generator, dtype=torch.float64) * 0.1)
-            module.running_var.copy_(torch.rand(n, generator=generator, dtype=torch.float64) + 0.5)
-            module.weight.data.copy_(torch.rand(n, generator=generator, dtype=torch.float64) + 0.5)
-            module.bias.data.copy_(torch.randn(n, generator=generator, dtype=torch.float64) * 0.1)
-    return model
+    return randomise_batch_norm(model.double().eval())
 
 
 @pytest.mark.parametrize("name", list(EARLY))

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from batch_norm import randomise_batch_norm
 
 from gcnn_edu.equivariance import check_equivariance
 from gcnn_edu.functions import act
@@ -44,7 +45,7 @@ def test_g_models_are_invariant_to_the_point_group(name, digits):
     """In eval mode, logits(L_g x) == logits(x) for every g in C4 (D4 for p4m), to rounding.
     28x28 keeps the sampling grid symmetric: valid 3x3 convolutions, and 2x2 pooling of 24x24."""
     model = build_model(name).double().eval()
-    _randomise_batch_norm(model)
+    randomise_batch_norm(model)
     group = G_MODELS[name]
     errors = check_equivariance(model, digits, group=group)
     assert len(errors) == (8 if group == "p4m" else 4)
@@ -68,7 +69,7 @@ def test_planar_models_are_not_invariant(digits):
 
 def test_hidden_maps_of_p4cnn_are_equivariant(digits):
     model = P4CNN().double().eval()
-    _randomise_batch_norm(model)
+    randomise_batch_norm(model)
     features = model.features
     for g in C4:
         assert torch.allclose(features(act(g, digits)), act(g, features(digits)), atol=1e-10)
@@ -95,18 +96,6 @@ def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model 'resnet': expected one of z2cnn, p4cnn"):
         build_model("resnet")
     assert isinstance(build_model("P4CNN"), P4CNN)
-
-
-def _randomise_batch_norm(model):
-    """Give batch norm non-trivial statistics, so that the invariance test covers them too."""
-    generator = torch.Generator().manual_seed(1)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            n = module.num_features
-            module.running_mean.copy_(torch.randn(n, generator=generator, dtype=torch.float64) * 0.1)
-            module.running_var.copy_(torch.rand(n, generator=generator, dtype=torch.float64) + 0.5)
-            module.weight.data.copy_(torch.rand(n, generator=generator, dtype=torch.float64) + 0.5)
-            module.bias.data.copy_(torch.randn(n, generator=generator, dtype=torch.float64) * 0.1)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
