@@ -406,8 +406,8 @@ def test_eval_bank_is_reused_only_while_nothing_records_gradients():
     assert layer.weight.grad is not None and not layer._bank_cache
     with torch.no_grad():
         layer(x)
-        bank = layer._bank()[0]
-        assert layer._bank()[0] is bank  # unchanged parameters: the bank is reused
+        bank = layer._bank(layer.weight, layer.bias)[0]
+        assert layer._bank(layer.weight, layer.bias)[0] is bank  # unchanged parameters: the bank is reused
     layer.train()
     assert not layer._bank_cache
 

@@ -46,7 +46,7 @@ class _GroupCorrelation(nn.Module):
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.in_order, kernel_size,
                                                kernel_size, **factory))
-        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        self.register_parameter("bias", nn.Parameter(torch.empty(out_channels, **factory)) if bias else None)
         # each layer owns its index buffers (fast.channel_index returns a new tensor every call)
         index = fast.channel_index(self.group, self.in_order, in_channels, kernel_size)
         self.register_buffer("filter_index", index.to(device), persistent=False)
@@ -76,20 +76,21 @@ class _GroupCorrelation(nn.Module):
     def transformed_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The filter bank (C_out |G|, C_in |H_in|, k, k) and the bias repeated over the group
         axis (C_out |G|,), gathered from the current weight and bias."""
-        weight = self.weight
-        bank = fast.transform_filter(weight, self.filter_index, self.group_order)
-        return bank, fast.transform_bias(self.bias, self.bias_index)
+        return self._gather(self.weight, self.bias)
 
-    def _bank(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``transformed_weight()``, reused from the exact cache where nothing records gradients."""
-        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.jit.is_tracing():
-            return self.transformed_weight()
-        weight, bias = self.weight, self.bias
-        if not self._bank_cache.usable(weight):
-            return self.transformed_weight()
+    def _gather(self, weight, bias):
+        buffers = self._buffers  # the module's dicts, read directly: nn.Module.__getattr__ costs about
+        bank = fast.transform_filter(weight, buffers["filter_index"], self.group_order)  # 1 us a call
+        return bank, fast.transform_bias(bias, buffers["bias_index"])
+
+    def _bank(self, weight, bias) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The gathered bank, reused from the exact cache where nothing records gradients (CPU only)."""
+        if (self.training or torch.is_grad_enabled() or not weight.is_cpu or torch.compiler.is_compiling()
+                or torch.jit.is_tracing()):
+            return self._gather(weight, bias)
         cached = self._bank_cache.lookup(weight, bias)
         if cached is None:
-            cached = self.transformed_weight()
+            cached = self._gather(weight, bias)
             self._bank_cache.store(weight, bias, cached)
         return cached
 
@@ -97,30 +98,31 @@ class _GroupCorrelation(nn.Module):
         self._bank_cache.clear()  # not needed for correctness; frees the memory of a bank no longer used
         return super().train(mode)
 
-    def _check_input(self, x) -> None:
-        """Name bad input at the layer's edge; checked once per (shape, dtype, device) seen."""
+    def _check_input(self, x, weight) -> None:
+        """Name bad input at the layer's edge; checked once per input and layer signature seen."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
-        weight = self.weight
         signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict,
                      self.kernel_size, self.stride, self.padding, self.dilation)
         compiling = torch.compiler.is_compiling()  # traced checks cost nothing at run time; a cache would guard N
         if not compiling and signature == self._checked_signature:
             return
         name = type(self).__name__
-        check_correlation_input(x, self.weight, self.group, self.lifting, layer=name)
+        check_correlation_input(x, weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
                        layer=name, strict=self.strict, group=self.group)
         if not compiling:
             self._checked_signature = signature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
-        if self.impl == "didactic":
+        parameters = self._parameters  # read directly, as in _gather
+        weight, bias = parameters["weight"], parameters["bias"]
+        self._check_input(x, weight)
+        if self._impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
-            return correlation(x, self.weight, self.group, bias=self.bias, stride=self.stride,
-                               padding=self.padding, dilation=self.dilation)
-        bank, bank_bias = self._bank()
+            return correlation(x, weight, self.group, bias=bias, stride=self.stride, padding=self.padding,
+                               dilation=self.dilation)
+        bank, bank_bias = self._bank(weight, bias)
         return fast.correlate(x, bank, bank_bias, self.group_order, self.stride, self.padding, self.dilation)
 
     @torch.no_grad()
