@@ -412,6 +412,45 @@ def test_eval_bank_is_reused_only_while_nothing_records_gradients():
     assert not layer._bank_cache
 
 
+def test_freeze_is_an_explicit_unchecked_snapshot_that_train_and_new_parameters_undo():
+    layer = GroupConv2d(3, 4, 3, group="pmm", padding=1).eval()
+    x = torch.randn(2, 3, 4, 6, 6)
+    with torch.no_grad():
+        before = layer(x)
+        assert layer.freeze() is layer and layer.frozen
+        layer.weight.data.mul_(2)  # the documented contract: a frozen layer does not look
+        assert torch.equal(layer(x), before)
+        layer.unfreeze()
+        assert torch.equal(layer(x), fresh_output(layer, x))
+    for undo in (lambda: layer.train(), lambda: layer.load_state_dict(layer.state_dict()), lambda: layer.double(),
+                 lambda: setattr(layer, "weight", torch.nn.Parameter(layer.weight.detach().clone()))):
+        layer.float().eval().freeze()
+        undo()
+        assert not layer.frozen
+    layer.float().eval().freeze()
+    layer.eval()  # eval() keeps it
+    assert layer.frozen
+    with torch.no_grad():
+        assert torch.equal(layer(x), fresh_output(layer, x))
+    out = layer(x.requires_grad_())  # gradients recorded: the bank is gathered, so the weight gets its gradient
+    out.sum().backward()
+    assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
+
+
+def test_freeze_and_unfreeze_a_model():
+    from gcnn_edu.models import P4CNN
+    from gcnn_edu.nn import freeze, unfreeze
+
+    model = P4CNN().eval()
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        expected = model(x)
+        assert torch.equal(freeze(model)(x), expected)
+        convs = [m for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))]
+        assert len(convs) == 7 and all(conv.frozen for conv in convs)
+        assert not any(conv.frozen for conv in unfreeze(model).modules() if hasattr(conv, "frozen"))
+
+
 def test_layers_own_their_index_buffers():
     first, second = GroupConv2d(2, 2, 3), GroupConv2d(2, 2, 3)
     x = torch.randn(1, 2, 4, 5, 5)

@@ -26,7 +26,7 @@ from .._validation import check_correlation_input, check_layer_arguments, check_
 from ..groups import resolve_group
 from ._cache import BankCache
 
-__all__ = ["LiftingConv2d", "GroupConv2d"]
+__all__ = ["LiftingConv2d", "GroupConv2d", "freeze", "unfreeze"]
 
 
 class _GroupCorrelation(nn.Module):
@@ -53,6 +53,7 @@ class _GroupCorrelation(nn.Module):
         self.register_buffer("bias_index", fast.bias_index(out_channels, self.group_order).to(device),
                              persistent=False)
         self._bank_cache = BankCache()
+        self._frozen = None  # the bank of freeze(), used unchecked
         self._checked_signature = None
         self.reset_parameters()
 
@@ -84,9 +85,13 @@ class _GroupCorrelation(nn.Module):
         return bank, fast.transform_bias(bias, buffers["bias_index"])
 
     def _bank(self, weight, bias) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The gathered bank, reused from the exact cache where nothing records gradients (CPU only)."""
-        if (self.training or torch.is_grad_enabled() or not weight.is_cpu or torch.compiler.is_compiling()
-                or torch.jit.is_tracing()):
+        """The gathered bank, reused from the exact cache where nothing records gradients (CPU only),
+        or the bank of ``freeze()``."""
+        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return self._gather(weight, bias)
+        if self._frozen is not None:
+            return self._frozen
+        if not weight.is_cpu:
             return self._gather(weight, bias)
         cached = self._bank_cache.lookup(weight, bias)
         if cached is None:
@@ -94,9 +99,49 @@ class _GroupCorrelation(nn.Module):
             self._bank_cache.store(weight, bias, cached)
         return cached
 
+    def freeze(self):
+        """Gather the filter bank now and use it, unchecked, for inference.
+
+        An explicit step for the last microseconds at batch 1: in eval mode, while no gradient is
+        recorded, a frozen layer runs one ``conv2d`` with this bank and skips the byte comparison
+        that keeps the implicit bank exact. The bank is that of the parameters at this call: a later
+        edit through ``.data``, a NumPy view or ``torch.func.functional_call`` is not seen until
+        :meth:`unfreeze`. ``train()``, ``load_state_dict``, ``.to()`` and assigning a new weight or
+        bias unfreeze the layer. Returns the layer; :func:`gcnn_edu.nn.freeze` freezes every
+        G-convolution of a model. For deployment, :func:`gcnn_edu.export` gives the same speed
+        with no gcnn_edu class left.
+        """
+        with torch.no_grad():
+            self._frozen = self._gather(self.weight, self.bias)
+        return self
+
+    def unfreeze(self):
+        """Back to the bank gathered, or reused exactly, from the current parameters. Returns the layer."""
+        self._frozen = None
+        return self
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
     def train(self, mode: bool = True):
         self._bank_cache.clear()  # not needed for correctness; frees the memory of a bank no longer used
+        if mode:
+            self.unfreeze()
         return super().train(mode)
+
+    def _apply(self, fn, *args, **kwargs):
+        self.unfreeze()  # .to(), .cuda(), .double(): new parameters, maybe on another device
+        return super()._apply(fn, *args, **kwargs)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self.unfreeze()
+        return super()._load_from_state_dict(*args, **kwargs)
+
+    def __setattr__(self, name, value):
+        if name in ("weight", "bias") and getattr(self, "_frozen", None) is not None:
+            self.unfreeze()
+        super().__setattr__(name, value)
 
     def _check_input(self, x, weight) -> None:
         """Name bad input at the layer's edge; checked once per input and layer signature seen."""
@@ -211,3 +256,20 @@ class GroupConv2d(_GroupCorrelation):
     """
 
     lifting = False
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Call :meth:`~LiftingConv2d.freeze` on every G-convolution of ``model`` (put it in eval mode
+    first); returns ``model``. ``model.train()`` undoes it."""
+    for module in model.modules():
+        if isinstance(module, _GroupCorrelation):
+            module.freeze()
+    return model
+
+
+def unfreeze(model: nn.Module) -> nn.Module:
+    """Undo :func:`freeze` on every G-convolution of ``model``; returns ``model``."""
+    for module in model.modules():
+        if isinstance(module, _GroupCorrelation):
+            module.unfreeze()
+    return model
