@@ -246,8 +246,11 @@ def test_docstring_examples_run():
     import gcnn_edu.nn.pooling
     import gcnn_edu.nn.restriction
 
+    from gcnn_edu.nn import GroupBatchNorm, GroupPool, SpatialPool
+
     names = dict(torch=torch, nn=torch.nn, LiftingConv2d=LiftingConv2d, GroupConv2d=GroupConv2d, Restrict=Restrict,
-                 CosetPool=CosetPool, m=m, r=r)
+                 CosetPool=CosetPool, SpatialPool=SpatialPool, GroupPool=GroupPool, GroupBatchNorm=GroupBatchNorm,
+                 m=m, r=r)
     for module in (gcnn_edu.groups, gcnn_edu.functions, gcnn_edu.nn.conv, gcnn_edu.nn.pooling,
                    gcnn_edu.nn.restriction):
         result = doctest.testmod(module, extraglobs=names)

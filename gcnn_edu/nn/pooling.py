@@ -134,10 +134,29 @@ def _legacy_mode_first(group, subgroup, mode):
 
 
 class SpatialPool(nn.Module):
-    """:func:`spatial_pool` as a module; its arguments are checked when it is built.
+    """Max or average pooling over space of every (channel, group element) plane:
+    F(h, x) = pool over the window at x of f(h, .). It commutes with L_g for every g of the
+    point group when the windows tile the map symmetrically.
+
+    Args:
+        kernel_size: the window, one int k (the same along rows and columns).
+        stride: the step, one int (default: ``kernel_size``).
+        padding: implicit padding on every side, at most k // 2.
+        mode: 'max' or 'mean'.
+        strict: raise instead of warning (``EquivarianceWarning``) where the window leaves rows or
+            columns unpooled on one side only, (H + 2 padding - k) % stride != 0.
+
+    Shape:
+        input (N, C, |H|, H, W) or planar (N, C, H, W); output the same with
+        H' = (H + 2 padding - k) // stride + 1 (and W' alike).
 
     The input is checked once per (H, W, arguments) seen, so a run of same-sized maps pays for
     one check; changing ``stride`` or another argument after a call triggers a new one.
+
+    Example::
+
+        >>> SpatialPool(2)(torch.randn(8, 10, 4, 24, 24)).shape
+        torch.Size([8, 10, 4, 12, 12])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, mode="max", strict=False):
@@ -161,7 +180,21 @@ class SpatialPool(nn.Module):
 
 
 class GroupPool(nn.Module):
-    """:func:`group_pool` as a module: an invariant planar map from a function on any group."""
+    """Pooling over the whole group axis, F(x) = pool over h of f(h, x): a planar map that moves
+    with the input (F(L_g f) = L_g F for the spatial part of g) but no longer permutes, so a global
+    pool of it afterwards is invariant to the point group.
+
+    Args:
+        mode: 'max' or 'mean'.
+
+    Shape:
+        input (N, C, |H|, H, W) on any group; output (N, C, H, W).
+
+    Example::
+
+        >>> GroupPool("max")(torch.randn(8, 10, 8, 5, 5)).shape
+        torch.Size([8, 10, 5, 5])
+    """
 
     def __init__(self, mode="max"):
         super().__init__()
@@ -210,8 +243,22 @@ class CosetPool(nn.Module):
 
 
 class GroupBatchNorm(nn.BatchNorm3d):
-    """Batch norm of (N, C, |G|, H, W) with one mean, variance, scale and shift per channel C,
-    shared over the group axis and space (BatchNorm3d normalises over N, |G|, H, W)."""
+    """Batch norm of a map on a group with one mean, variance, scale and shift per channel C,
+    shared over the group axis and space (the paper's section 6.2), so that it commutes with L_g:
+    a statistic per group element would treat the |H| planes of one feature differently.
+
+    Args:
+        num_features: the channels C; the other arguments are ``nn.BatchNorm3d``'s (eps,
+            momentum, affine, track_running_stats, device, dtype).
+
+    Shape:
+        input and output (N, C, |H|, H, W); BatchNorm3d normalises over N, |H|, H, W.
+
+    Example::
+
+        >>> GroupBatchNorm(10)(torch.randn(8, 10, 4, 6, 6)).shape
+        torch.Size([8, 10, 4, 6, 6])
+    """
 
     def _check_input_dim(self, x):
         if x.dim() != 5:
