@@ -245,7 +245,6 @@ def test_docstring_examples_run():
     import gcnn_edu.nn.conv
     import gcnn_edu.nn.pooling
     import gcnn_edu.nn.restriction
-
     from gcnn_edu.nn import GroupBatchNorm, GroupPool, SpatialPool
 
     names = dict(torch=torch, nn=torch.nn, LiftingConv2d=LiftingConv2d, GroupConv2d=GroupConv2d, Restrict=Restrict,
