@@ -44,14 +44,13 @@ class _GroupCorrelation(nn.Module):
         self.group_order = self.group.point_group.order
         self.in_order = 1 if self.lifting else self.group_order
         factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.in_order, kernel_size,
-                                               kernel_size, **factory))
-        self.register_parameter("bias", nn.Parameter(torch.empty(out_channels, **factory)) if bias else None)
+        c_out, c_in = self.out_channels, self.in_channels
+        self.weight = nn.Parameter(torch.empty(c_out, c_in, self.in_order, kernel_size, kernel_size, **factory))
+        self.register_parameter("bias", nn.Parameter(torch.empty(c_out, **factory)) if bias else None)
         # each layer owns its index buffers (fast.channel_index returns a new tensor every call)
-        index = fast.channel_index(self.group, self.in_order, in_channels, kernel_size)
+        index = fast.channel_index(self.group, self.in_order, c_in, kernel_size)
         self.register_buffer("filter_index", index.to(device), persistent=False)
-        self.register_buffer("bias_index", fast.bias_index(out_channels, self.group_order).to(device),
-                             persistent=False)
+        self.register_buffer("bias_index", fast.bias_index(c_out, self.group_order).to(device), persistent=False)
         self._bank_cache = BankCache()
         self._frozen = None  # the bank of freeze(), used unchecked
         self._checked_signature = None
