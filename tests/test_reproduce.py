@@ -147,3 +147,13 @@ def test_command_line_runs_the_grid_and_refuses_other_settings_on_resume(tmp_pat
 def test_a_damaged_results_file_is_refused_in_one_line(tmp_path, capsys):
     (tmp_path / "reproduce.json").write_text("{not json")
     assert "is not a readable results file" in _error(TINY_ARGS + ["--out", str(tmp_path)], capsys)
+
+
+def test_quick_settings_yield_to_the_options_given():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    study.add_arguments(parser)
+    assert study.settings_from(parser.parse_args(["--quick"])) == study.QUICK["settings"]
+    assert study.settings_from(parser.parse_args(["--quick", "--patience", "7"])).patience == 7
+    assert study.settings_from(parser.parse_args([])) == Settings()
