@@ -328,12 +328,11 @@ def _draw_seed_band(ax, curves: list[list[float]], label: str) -> None:
 
 def plot_angle_curves(groups: dict[tuple[str, str], list[dict]], path: Path) -> Path | None:
     """Accuracy against the angle of the test digits for 'upright-to-rotated', a band over seeds."""
-    curves = {f"{model} ({runs[0]['parameters']:,} parameters)": [run["accuracy_vs_angle"] for run in runs]
+    curves = {model: [run["accuracy_vs_angle"] for run in runs]  # parameter counts: in the table
               for (model, protocol), runs in groups.items() if protocol == "upright-to-rotated"}
     if not curves:
         return None
-    return plot_accuracy_vs_angle(curves, path, title="Trained upright, tested on turned digits "
-                                                      "(mean over seeds, band: lowest to highest)")
+    return plot_accuracy_vs_angle(curves, path, title="Trained upright: mean over seeds, band lowest to highest")
 
 
 def write_report(results: dict, groups, out: Path) -> list[Path]:
