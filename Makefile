@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst =,_,$(subst >,,$(subst <,,$(TORCH))))
 
-.PHONY: setup demo test figures early bench bench-deploy bench-peers lint clean
+.PHONY: setup demo test figures early reproduce reproduce-quick bench bench-deploy bench-peers lint clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,12 @@ figures: setup
 
 early: setup
 	$(BIN)/gcnn-edu early --epochs 4 --threads 1 --out figures
+
+reproduce: setup
+	$(BIN)/gcnn-edu reproduce --out runs/reproduce
+
+reproduce-quick: setup
+	$(BIN)/gcnn-edu reproduce --quick --out runs/reproduce-quick
 
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py

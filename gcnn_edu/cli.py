@@ -6,6 +6,7 @@
     gcnn-edu demo       CNN vs G-CNN on upright and rotated digits         (gcnn_edu.demo)
     gcnn-edu early      stopping equivariance early: planar, p4, p4-early, p4m -> pmm -> pm_u
                                                                            (gcnn_edu.early_equivariance)
+    gcnn-edu reproduce  models x protocols x seeds, mean ± std over seeds  (gcnn_edu.reproduce)
 
 Bad input never ends in a traceback: argparse names a bad argument (their types are in
 ``gcnn_edu._arguments``) under the usage line; a bad file, folder or device found later raises
@@ -28,6 +29,8 @@ SUBCOMMANDS = {
     "demo": ("gcnn_edu.demo", "train a CNN and a G-CNN, test them on rotated digits (about 3 minutes on 2 CPU cores)"),
     "early": ("gcnn_edu.early_equivariance",
               "stopping equivariance early: planar, p4, p4-then-planar and p4m -> pmm -> pm_u networks compared"),
+    "reproduce": ("gcnn_edu.reproduce",
+                  "the paper's comparison as a grid of models x protocols x seeds, with early stopping and spreads"),
 }
 
 

@@ -1,0 +1,159 @@
+"""``gcnn-edu reproduce``: the whole pipeline on a tiny grid, resuming, the results file's schema,
+early stopping on validation digits, and one-line errors with exit status 2."""
+
+import json
+
+import pytest
+import torch
+
+from gcnn_edu import reproduce as study
+from gcnn_edu.errors import GcnnEduError
+from gcnn_edu.reproduce import Settings, format_table, grid_runs, reproduce, run_data, summarize
+
+TINY = Settings(max_epochs=2, patience=1, train_digits=40, test_digits=20, batch_size=16, curve_digits=10,
+                angle_step=90.0)
+TINY_ARGS = ["--models", "z2cnn", "--max-epochs", "2", "--patience", "1", "--train-digits", "40",
+             "--test-digits", "20", "--curve-digits", "10", "--angle-step", "90", "--device", "cpu", "--threads", "1"]
+RUN_ENTRIES = {"model", "protocol", "seed", "parameters", "test_accuracy", "best_epoch", "epochs_trained",
+               "validation_accuracy", "train_loss", "fit_digits", "validation_digits", "test_digits", "seconds",
+               "device"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _numbers(results: dict) -> dict:
+    """Every run's numbers, without its times."""
+    return {key: {k: v for k, v in run.items() if k != "seconds"} for key, run in results["runs"].items()}
+
+
+def test_validation_digits_come_from_the_training_digits_and_rotate_with_the_protocol():
+    upright, rotated = run_data("upright-to-rotated", 3, TINY), run_data("rotated", 3, TINY)
+    assert len(upright.fit) + len(upright.validation) == 40 and len(upright.test) == 20
+    pool = {bytes(image.numpy()) for image in study.digit_sets("upright", "upright", seed=3)[0].subset(40).images}
+    assert all(bytes(image.numpy()) in pool for image in torch.cat([upright.fit.images, upright.validation.images]))
+    assert torch.equal(upright.fit.images, rotated.fit.images)  # the upright digits, turned per epoch
+    assert torch.equal(rotated.test.images, upright.test.images)  # (a) and (b) share their rotated test digits
+    assert not torch.equal(rotated.validation.images, upright.validation.images)
+    first, second = rotated.epoch_set(3, 1), rotated.epoch_set(3, 2)
+    assert not torch.equal(first.images, second.images) and torch.equal(first.images, rotated.epoch_set(3, 1).images)
+    assert upright.epoch_set(3, 1) is upright.fit
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(tmp_path, monkeypatch):
+    """Validation accuracies 50, 70, 60, 65 %: patience 2 stops after epoch 4 and restores epoch 2."""
+    accuracies = iter([0.5, 0.7, 0.6, 0.65, 0.9])
+    monkeypatch.setattr(study, "evaluate", lambda *args, **kwargs: next(accuracies))
+
+    def one_more_epoch(model, train_set, epochs, **kwargs):  # a weight that counts the epochs
+        with torch.no_grad():
+            model.features[0].weight.add_(1.0)
+        return {"loss": [0.0] * epochs}
+
+    monkeypatch.setattr(study, "train", one_more_epoch)
+    model = study.build_model("z2cnn")
+    initial = model.features[0].weight.detach().clone()
+    settings = Settings(max_epochs=5, patience=2, train_digits=40)
+    fit = study.fit_with_early_stopping(model, "z2cnn", run_data("upright", 0, settings), 0, settings, "cpu", tmp_path)
+    assert fit == {"validation_accuracy": [0.5, 0.7, 0.6, 0.65], "train_loss": [0.0] * 4, "best_epoch": 2}
+    assert torch.equal(model.features[0].weight, initial + 1.0 + 1.0)  # epoch 2, not 4
+
+
+def test_tiny_grid_writes_the_results_table_and_plots(tmp_path):
+    results = reproduce(tmp_path, ["z2cnn"], ["rotated", "upright-to-rotated"], range(2), TINY, "cpu", progress=False)
+    saved = json.loads((tmp_path / "reproduce.json").read_text())
+    assert saved == json.loads(json.dumps(results))
+    assert set(saved) == {"format", "configuration", "versions", "device", "threads", "runs"}
+    assert saved["configuration"]["max_epochs"] == 2 and set(saved["versions"]) == {"gcnn_edu", "torch", "python"}
+    assert sorted(saved["runs"]) == sorted(f"z2cnn/{p}/seed {s}" for p in ("rotated", "upright-to-rotated")
+                                           for s in (0, 1))
+    for run in saved["runs"].values():
+        assert set(run) - {"accuracy_vs_angle"} == RUN_ENTRIES
+        assert 0 <= run["test_accuracy"] <= 1 and 1 <= run["best_epoch"] <= run["epochs_trained"] <= 2
+        assert len(run["validation_accuracy"]) == run["epochs_trained"] == len(run["train_loss"])
+        assert run["parameters"] == 21_750 and run["fit_digits"] + run["validation_digits"] == 40
+        assert ("accuracy_vs_angle" in run) == (run["protocol"] == "upright-to-rotated")
+    assert list(saved["runs"]["z2cnn/upright-to-rotated/seed 0"]["accuracy_vs_angle"]) == [
+        "0.0", "90.0", "180.0", "270.0", "360.0"]
+    groups = grid_runs(results, ["z2cnn"], ["rotated", "upright-to-rotated"], range(2))
+    assert study.write_report(results, groups, tmp_path) == [
+        tmp_path / "reproduce.md", tmp_path / "validation_curves.png", tmp_path / "accuracy_vs_angle.png"]
+    assert "| rotated | z2cnn | 21,750 |" in (tmp_path / "reproduce.md").read_text()
+
+
+def test_resuming_reuses_finished_runs_and_gives_the_uninterrupted_numbers(tmp_path):
+    straight = reproduce(tmp_path / "straight", ["z2cnn"], ["rotated"], range(2), TINY, "cpu", progress=False)
+    reproduce(tmp_path / "resumed", ["z2cnn"], ["rotated"], range(1), TINY, "cpu", progress=False)  # stopped after one
+    first = json.loads((tmp_path / "resumed" / "reproduce.json").read_text())["runs"]["z2cnn/rotated/seed 0"]
+    resumed = reproduce(tmp_path / "resumed", ["z2cnn"], ["rotated"], range(2), TINY, "cpu", progress=False)
+    assert resumed["runs"]["z2cnn/rotated/seed 0"] == first  # reused, not retrained (the same time too)
+    assert _numbers(resumed) == _numbers(straight)
+
+
+def test_summary_is_mean_and_sample_deviation_over_seeds():
+    runs = [{"test_accuracy": a, "parameters": 7, "best_epoch": b, "epochs_trained": 3}
+            for a, b in ((0.9, 1), (0.8, 2), (0.7, 3))]
+    row = summarize(runs)
+    assert row["n"] == 3 and row["mean"] == pytest.approx(80.0) and row["std"] == pytest.approx(10.0)
+    assert row["best_epoch"] == 2 and summarize(runs[:1])["std"] is None
+    table = format_table({("m", "rotated"): runs, ("m", "upright"): runs[:1]}).splitlines()
+    assert table[2] == "| rotated | m | 7 | 20.00 ± 10.00 | 80.00 ± 10.00 | 3 | 2.0 | 3.0 |"
+    assert table[3] == "| upright | m | 7 | 10.00 | 90.00 | 1 | 1.0 | 3.0 |"
+
+
+def test_library_names_an_unknown_model_or_protocol(tmp_path):
+    with pytest.raises(GcnnEduError, match="unknown model 'vgg'"):
+        reproduce(tmp_path, ["vgg"], ["rotated"], range(1), TINY, "cpu")
+    with pytest.raises(GcnnEduError, match="unknown protocol 'mnist'"):
+        reproduce(tmp_path, ["z2cnn"], ["mnist"], range(1), TINY, "cpu")
+
+
+def _error(argv, capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        study.main(argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    return error.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--models", "vgg"], "gcnn-edu reproduce: error: argument --models: unknown model 'vgg'"),
+    (["--protocols", "mnist"], "gcnn-edu reproduce: error: argument --protocols: unknown protocol 'mnist'"),
+    (["--seeds", "0"], "gcnn-edu reproduce: error: argument --seeds: expected a positive int, got 0"),
+    (["--patience", "0"], "gcnn-edu reproduce: error: argument --patience: expected a positive int, got 0"),
+    (["--device", "tpu"], "gcnn-edu reproduce: error: unknown device 'tpu'"),
+])
+def test_command_line_errors_are_one_line_with_status_2(argv, message, tmp_path, capsys):
+    assert message in _error(argv + ["--out", str(tmp_path)], capsys)
+
+
+def test_command_line_runs_the_grid_and_refuses_other_settings_on_resume(tmp_path, capsys):
+    assert study.main(TINY_ARGS + ["--protocols", "upright", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "| upright | z2cnn | 21,750 |" in printed and "| 1 |" in printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reproduce.json", "reproduce.md", "validation_curves.png"]
+    changed = TINY_ARGS[:TINY_ARGS.index("--max-epochs")] + ["--max-epochs", "3"] + TINY_ARGS[
+        TINY_ARGS.index("--max-epochs") + 2:]
+    error = _error(changed + ["--protocols", "upright", "--out", str(tmp_path)], capsys)
+    assert error.startswith("gcnn-edu reproduce: error: ") and "other settings (max_epochs differ)" in error
+
+
+def test_a_damaged_results_file_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "reproduce.json").write_text("{not json")
+    assert "is not a readable results file" in _error(TINY_ARGS + ["--out", str(tmp_path)], capsys)
+
+
+def test_quick_settings_yield_to_the_options_given():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    study.add_arguments(parser)
+    assert study.settings_from(parser.parse_args(["--quick"])) == study.QUICK["settings"]
+    assert study.settings_from(parser.parse_args(["--quick", "--patience", "7"])).patience == 7
+    assert study.settings_from(parser.parse_args([])) == Settings()
