@@ -40,7 +40,6 @@ At the end it prints and writes ``reproduce.md`` (mean ± standard deviation ove
 from __future__ import annotations
 
 import json
-import os
 import platform
 import statistics
 import sys
@@ -57,7 +56,7 @@ from ._arguments import one_of, positive_float, positive_int, random_seed
 from .data import Digits, digit_sets, rotated, split
 from .errors import GcnnEduError
 from .models import MODELS, build_model, count_parameters
-from .training import accuracy_vs_angle, check_writable, evaluate, resolve_device, train
+from .training import accuracy_vs_angle, check_writable, evaluate, resolve_device, train, write_atomically
 from .viz.accuracy import plot_accuracy_vs_angle
 
 __all__ = ["PROTOCOLS", "DEFAULT_MODELS", "Settings", "QUICK", "reproduce", "train_one", "summarize",
@@ -211,20 +210,6 @@ def load_results(path: Path, settings: Settings, device) -> dict:
     return results
 
 
-def write_json_atomically(path: Path, content: dict) -> None:
-    """Write ``content`` as JSON to a temporary file beside ``path``, then rename it over ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(content, file, indent=1)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def reproduce(out, models=DEFAULT_MODELS, protocols=tuple(PROTOCOLS), seeds=range(3), settings=Settings(),
               device="auto", progress: bool = True) -> dict:
     """Run every (model, protocol, seed) not yet in ``out/reproduce.json``, saving after each run.
@@ -244,7 +229,7 @@ def reproduce(out, models=DEFAULT_MODELS, protocols=tuple(PROTOCOLS), seeds=rang
             bar.set_postfix_str(run_key(model, protocol, seed))
             results["runs"][run_key(model, protocol, seed)] = train_one(model, protocol, seed, settings, device)
             results.update(device=str(device), threads=torch.get_num_threads())
-            write_json_atomically(path, results)
+            write_atomically(path, lambda file: json.dump(results, file, indent=1), binary=False)
             bar.update()
     return results
 

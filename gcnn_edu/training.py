@@ -48,8 +48,8 @@ from .errors import GcnnEduError
 from .models import MODELS, build_model, count_parameters
 from .viz.accuracy import draw_accuracy_vs_angle, plot_accuracy_vs_angle  # the plot lives in the viz
 
-__all__ = ["train", "evaluate", "accuracy_vs_angle", "resolve_device", "save_checkpoint", "load_checkpoint",
-           "check_writable", "draw_accuracy_vs_angle", "plot_accuracy_vs_angle", "DEFAULT_ANGLES",
+__all__ = ["train", "evaluate", "accuracy_vs_angle", "resolve_device", "write_atomically", "save_checkpoint",
+           "load_checkpoint", "check_writable", "draw_accuracy_vs_angle", "plot_accuracy_vs_angle", "DEFAULT_ANGLES",
            "add_arguments", "run"]
 
 DEFAULT_ANGLES = tuple(range(0, 361, 15))
@@ -90,20 +90,26 @@ def check_writable(folder: str | Path) -> Path:
     return folder
 
 
-def save_checkpoint(path: str | Path, state: dict) -> None:
-    """``torch.save(state)`` to ``path`` atomically: a temporary file in the same folder, flushed
-    to disk, then renamed over ``path``. If anything fails, ``path`` is left as it was."""
+def write_atomically(path: str | Path, write, binary: bool = True) -> None:
+    """Call ``write(file)`` on a temporary file in the same folder as ``path``, flush it to disk,
+    then rename it over ``path``: a rename is atomic, so ``path`` holds the old content or the
+    new, never half a file. If anything fails, ``path`` is left as it was."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
+        with os.fdopen(handle, "wb" if binary else "w") as file:
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """``torch.save(state)`` to ``path`` atomically (:func:`write_atomically`)."""
+    write_atomically(path, lambda file: torch.save(state, file))
 
 
 CHECKPOINT_ENTRIES = {"model_name": str, "model": dict, "optimizer": dict, "epoch": int, "history": dict,

@@ -4,19 +4,12 @@ and a command line that names bad input in one line with exit status 2."""
 import json
 
 import pytest
-import torch
 
 from gcnn_edu import early_equivariance
 from gcnn_edu.early_equivariance import compare, format_table
 from gcnn_edu.models import SevenLayerCNN, SevenLayerConfig
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # training runs give the same numbers on any machine
 
 
 @pytest.mark.slow

@@ -19,12 +19,7 @@ RUN_ENTRIES = {"model", "protocol", "seed", "parameters", "test_accuracy", "best
                "device"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # training runs give the same numbers on any machine
 
 
 def _numbers(results: dict) -> dict:
