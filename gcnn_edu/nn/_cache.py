@@ -54,10 +54,6 @@ class BankCache:
     def __init__(self):
         self._entry = None
 
-    @staticmethod
-    def usable(weight: torch.Tensor) -> bool:
-        return weight.device.type == "cpu"
-
     def lookup(self, weight: torch.Tensor, bias: torch.Tensor | None):
         """The cached (bank, bank_bias) if it was computed from these exact values, else None."""
         if self._entry is None:

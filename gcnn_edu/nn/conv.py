@@ -11,7 +11,8 @@ gradient is being recorded (eval mode under ``torch.no_grad()`` or ``torch.infer
 transformed filter bank is kept and reused while the weight and bias are bit for bit the ones it
 was made from (see :mod:`gcnn_edu.nn._cache`); any change, however it was made, rebuilds it. Under
 ``torch.compile``, ``torch.export`` and ``torch.jit.trace`` the cache is bypassed, so the traced
-graph reads the weight and gathers the bank itself.
+graph reads the weight and gathers the bank itself. ``freeze()`` is the explicit opt-out: the bank
+of the parameters at that call, used unchecked until ``unfreeze()`` or ``train()``.
 """
 
 from __future__ import annotations
