@@ -47,7 +47,7 @@ def draw_accuracy_vs_angle(curves: dict, ax, title: str | None = None, fontsize:
     "(N parameters)" in a label is left out of the end label. Returns ``ax``.
     """
     names = list(dict.fromkeys(label.split(maxsplit=1)[0].strip(",") for label in curves))
-    colours = ("#fe6100", "#332288", "#666633", "#882255")
+    colours = ("#fe6100", "#332288", "#666633", "#882255", "#009e73", "#56b4e9", "#cc79a7", "#000000")  # 8 models
     ends = []
     right_edge = 0.0
     for label, runs in curves.items():
