@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gcnn_edu.functions import act, act_on_group, act_on_plane, legacy_group, translate
 from gcnn_edu.groups import C4, D4, PLANE_GROUPS, PlaneGroupElement, PointGroupElement, m, r
 
-# --- an independent implementation, straight from shared/CONVENTIONS.md --------------------------
+# --- an independent implementation, straight from docs/conventions.md ------------------------------
 
 R = np.array([[0, -1], [1, 0]])
 M = np.array([[-1, 0], [0, 1]])
