@@ -71,7 +71,7 @@ def _check_input(x) -> None:
 def _check_square(x, group: PlaneGroup) -> None:
     """Elements that swap the axes (quarter turns, diagonal mirrors) need H == W: name the input's size."""
     height, width = x.shape[-2:]
-    if height != width and any(g.matrix[0, 0] == 0 for g in group.point_group):
+    if height != width and group.point_group.has_quarter_turns:  # r, r^3, mr, mr^3 swap u and v
         raise ValueError(f"check_equivariance got a {height}x{width} input (H x W), but {group.name} has elements "
                          "that swap rows and columns, which need a square input, H == W: crop or pad it to a square")
 
