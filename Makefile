@@ -36,7 +36,7 @@ reproduce: setup
 	$(BIN)/gcnn-edu reproduce --jobs 2 --out runs/reproduce
 
 reproduce-quick: setup
-	$(BIN)/gcnn-edu reproduce --quick --out runs/reproduce-quick
+	$(BIN)/gcnn-edu reproduce --quick --jobs 2 --out runs/reproduce-quick
 
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py
