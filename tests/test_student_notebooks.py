@@ -345,6 +345,7 @@ def test_the_student_notebook_has_no_solution_and_no_outputs(path):
         assert not leaked, f"{path.name}, student cell {number} holds solution lines: {leaked}"
         assert "BEGIN SOLUTION" not in cell.source and "END SOLUTION" not in cell.source
         assert "solution" not in tags(cell)
+        assert "execution" not in cell.metadata, f"{path.name}, cell {number} keeps the kernel's timestamps"
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}, cell {number} has outputs"
 
@@ -443,6 +444,8 @@ def test_every_check_fails_with_the_stub_and_passes_with_the_solution(path, reco
     problems = run_student_notebook(answered, path.name, LESSONS / student_notebooks.STUDENT_FOLDER)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     kernel_cpu = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
-    record_property("seconds", round(time.perf_counter() - start, 1))
+    seconds = time.perf_counter() - start
+    record_property("seconds", round(seconds, 1))
     record_property("kernel_cpu_seconds", round(kernel_cpu, 1))
+    print(f"{path.name}: {seconds:.1f} s, kernel CPU {kernel_cpu:.1f} s")  # shown by pytest -s
     assert not problems, "\n".join(problems)
