@@ -4,24 +4,30 @@
     python tools/student_notebooks.py --check    # exit 1 naming the stale files; writes nothing
 
 The answered lessons notebooks/NN_*.ipynb mark their exercises with Jupyter cell tags
-(`metadata.tags`; the full rules are in MARKUP.md):
+(`metadata.tags`, a list of strings; a cell has at most one of these three):
 
 * ``solution``: a cell only the answered lesson has (a "### Solution N" heading, a worked answer in
   markdown, code that demonstrates an answer). It is dropped. Where a dropped group of cells held a
   written answer (markdown beyond its headings), one markdown cell "**Your answer:** ..." takes its
   place; a group starts at a cell whose first line is a heading such as "### Solution 2", and the
   placeholder then opens with "### Exercise 2".
-* ``gap``: a code cell holding one or more blocks::
+* ``gap``: a code cell in which the student writes code, holding one or more blocks::
 
       # BEGIN SOLUTION: <one-line hint for the student>
       ...the solution code...
       # END SOLUTION
 
-  Each block becomes ``raise NotImplementedError("<hint>")`` at the indentation of its BEGIN line; the
-  lines outside the blocks stay. The hint is written as a Python string literal, so quotes and
-  backslashes in it are escaped.
-* ``check``: a code cell that tests the code of the gap cells since the previous check cell. It is
-  kept verbatim; so are the ``gap`` and ``check`` tags, which the tests use.
+  Each block becomes ``raise NotImplementedError("<hint>")`` at the indentation of its BEGIN line (the
+  END line is indented alike); the lines outside the blocks (imports, the ``def`` line, the docstring
+  that states the maths) stay. The hint is written as a Python string literal, so quotes and
+  backslashes in it are escaped. A gap defines something (usually a function) that its check cell
+  tests; nothing else in the lesson may use it, so that the student notebook runs from top to bottom
+  with only the check cells failing.
+* ``check``: a code cell that tests the gap cells since the previous check cell against the package
+  (``torch.testing.assert_close``, or ``assert ..., "what is wrong and where to look"``) and prints one
+  short line when it passes. It must fail with the stub (NotImplementedError or AssertionError) and
+  pass with the solution (tests/test_student_notebooks.py runs both). Each gap has a check after it.
+  Check cells are kept verbatim; the ``gap`` and ``check`` tags stay in the student notebook.
 
 Every other cell is copied. Outputs, execution counts and the kernel's timing metadata are cleared;
 a first markdown cell says which lesson the notebook was generated from. Relative links and images
