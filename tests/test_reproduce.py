@@ -8,15 +8,18 @@ import torch
 
 from gcnn_edu import reproduce as study
 from gcnn_edu.errors import GcnnEduError
-from gcnn_edu.reproduce import Settings, format_table, grid_runs, reproduce, run_data, summarize
+from gcnn_edu.reproduce import Cell, Grid, Settings, format_table, grid_runs, reproduce, run_data, summarize
 
-TINY = Settings(max_epochs=2, patience=1, train_digits=40, test_digits=20, batch_size=16, curve_digits=10,
-                angle_step=90.0)
-TINY_ARGS = ["--models", "z2cnn", "--max-epochs", "2", "--patience", "1", "--train-digits", "40",
+TINY = Settings(max_epochs=2, patience=1, test_digits=20, batch_size=16, curve_digits=10, angle_step=90.0)
+TINY_ARGS = ["--models", "z2cnn", "--max-epochs", "2", "--patience", "1", "--batch-size", "16", "--train-digits", "40",
              "--test-digits", "20", "--curve-digits", "10", "--angle-step", "90", "--device", "cpu", "--threads", "1"]
-RUN_ENTRIES = {"model", "protocol", "seed", "parameters", "test_accuracy", "best_epoch", "epochs_trained",
-               "validation_accuracy", "train_loss", "fit_digits", "validation_digits", "test_digits", "seconds",
-               "device"}
+RUN_ENTRIES = {"model", "protocol", "train_digits", "seed", "parameters", "test_accuracy", "best_epoch",
+               "epochs_trained", "validation_accuracy", "train_loss", "fit_digits", "validation_digits", "test_digits",
+               "seconds", "cpu_seconds", "threads", "device"}
+
+
+def tiny(models=("z2cnn",), protocols=("rotated",), digits=(40,)) -> tuple[Grid]:
+    return (Grid(tuple(models), tuple(protocols), tuple(digits)),)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # training runs give the same numbers on any machine
@@ -24,11 +27,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # training runs give the sam
 
 def _numbers(results: dict) -> dict:
     """Every run's numbers, without its times."""
-    return {key: {k: v for k, v in run.items() if k != "seconds"} for key, run in results["runs"].items()}
+    return {key: {k: v for k, v in run.items() if k not in ("seconds", "cpu_seconds")}
+            for key, run in results["runs"].items()}
 
 
 def test_validation_digits_come_from_the_training_digits_and_rotate_with_the_protocol():
-    upright, rotated = run_data("upright-to-rotated", 3, TINY), run_data("rotated", 3, TINY)
+    upright, rotated = run_data("upright-to-rotated", 3, TINY, 40), run_data("rotated", 3, TINY, 40)
     assert len(upright.fit) + len(upright.validation) == 40 and len(upright.test) == 20
     pool = {bytes(image.numpy()) for image in study.digit_sets("upright", "upright", seed=3)[0].subset(40).images}
     assert all(bytes(image.numpy()) in pool for image in torch.cat([upright.fit.images, upright.validation.images]))
@@ -53,41 +57,71 @@ def test_early_stopping_keeps_the_best_validation_epoch(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "train", one_more_epoch)
     model = study.build_model("z2cnn")
     initial = model.features[0].weight.detach().clone()
-    settings = Settings(max_epochs=5, patience=2, train_digits=40)
-    fit = study.fit_with_early_stopping(model, "z2cnn", run_data("upright", 0, settings), 0, settings, "cpu", tmp_path)
+    settings = Settings(max_epochs=5, patience=2)
+    fit = study.fit_with_early_stopping(model, "z2cnn", run_data("upright", 0, settings, 40), 0, settings, "cpu",
+                                        tmp_path)
     assert fit == {"validation_accuracy": [0.5, 0.7, 0.6, 0.65], "train_loss": [0.0] * 4, "best_epoch": 2}
     assert torch.equal(model.features[0].weight, initial + 1.0 + 1.0)  # epoch 2, not 4
 
 
 def test_tiny_grid_writes_the_results_table_and_plots(tmp_path):
-    results = reproduce(tmp_path, ["z2cnn"], ["rotated", "upright-to-rotated"], range(2), TINY, "cpu", progress=False)
+    grids = (*tiny(protocols=("rotated", "upright-to-rotated")), *tiny(digits=(30,)))
+    results = reproduce(tmp_path, grids, range(2), TINY, "cpu", progress=False)
     saved = json.loads((tmp_path / "reproduce.json").read_text())
     assert saved == json.loads(json.dumps(results))
-    assert set(saved) == {"format", "configuration", "versions", "device", "threads", "runs"}
+    assert set(saved) == {"format", "configuration", "versions", "device", "runs"}
     assert saved["configuration"]["max_epochs"] == 2 and set(saved["versions"]) == {"gcnn_edu", "torch", "python"}
-    assert sorted(saved["runs"]) == sorted(f"z2cnn/{p}/seed {s}" for p in ("rotated", "upright-to-rotated")
-                                           for s in (0, 1))
+    assert sorted(saved["runs"]) == sorted([f"z2cnn/{p}/40 digits/seed {s}" for p in ("rotated", "upright-to-rotated")
+                                            for s in (0, 1)] + [f"z2cnn/rotated/30 digits/seed {s}" for s in (0, 1)])
     for run in saved["runs"].values():
         assert set(run) - {"accuracy_vs_angle"} == RUN_ENTRIES
         assert 0 <= run["test_accuracy"] <= 1 and 1 <= run["best_epoch"] <= run["epochs_trained"] <= 2
         assert len(run["validation_accuracy"]) == run["epochs_trained"] == len(run["train_loss"])
-        assert run["parameters"] == 21_750 and run["fit_digits"] + run["validation_digits"] == 40
+        assert run["parameters"] == 21_750 and run["fit_digits"] + run["validation_digits"] == run["train_digits"]
         assert ("accuracy_vs_angle" in run) == (run["protocol"] == "upright-to-rotated")
-    assert list(saved["runs"]["z2cnn/upright-to-rotated/seed 0"]["accuracy_vs_angle"]) == [
+        assert run["threads"] == 1 and 0 < run["cpu_seconds"]
+    assert list(saved["runs"]["z2cnn/upright-to-rotated/40 digits/seed 0"]["accuracy_vs_angle"]) == [
         "0.0", "90.0", "180.0", "270.0", "360.0"]
-    groups = grid_runs(results, ["z2cnn"], ["rotated", "upright-to-rotated"], range(2))
-    assert study.write_report(results, groups, tmp_path) == [
-        tmp_path / "reproduce.md", tmp_path / "validation_curves.png", tmp_path / "accuracy_vs_angle.png"]
-    assert "| rotated | z2cnn | 21,750 |" in (tmp_path / "reproduce.md").read_text()
+    groups = grid_runs(results, study.study_cells(grids, range(2)))
+    assert list(groups) == [("z2cnn", "rotated", 30), ("z2cnn", "rotated", 40), ("z2cnn", "upright-to-rotated", 40)]
+    written = study.write_report(results, groups, tmp_path)
+    assert written == [tmp_path / "reproduce.md", tmp_path / "validation_curves.png", tmp_path / "data_size.png"]
+    assert "| rotated | z2cnn | 40 | 21,750 |" in (tmp_path / "reproduce.md").read_text()
+    full = {("z2cnn", "upright-to-rotated", study.ALL_TRAIN_DIGITS): groups["z2cnn", "upright-to-rotated", 40]}
+    assert study.plot_angle_curves(full, tmp_path / "angles.png") == tmp_path / "angles.png"
 
 
 def test_resuming_reuses_finished_runs_and_gives_the_uninterrupted_numbers(tmp_path):
-    straight = reproduce(tmp_path / "straight", ["z2cnn"], ["rotated"], range(2), TINY, "cpu", progress=False)
-    reproduce(tmp_path / "resumed", ["z2cnn"], ["rotated"], range(1), TINY, "cpu", progress=False)  # stopped after one
-    first = json.loads((tmp_path / "resumed" / "reproduce.json").read_text())["runs"]["z2cnn/rotated/seed 0"]
-    resumed = reproduce(tmp_path / "resumed", ["z2cnn"], ["rotated"], range(2), TINY, "cpu", progress=False)
-    assert resumed["runs"]["z2cnn/rotated/seed 0"] == first  # reused, not retrained (the same time too)
+    straight = reproduce(tmp_path / "straight", tiny(), range(2), TINY, "cpu", progress=False)
+    reproduce(tmp_path / "resumed", tiny(), range(1), TINY, "cpu", progress=False)  # stopped after one
+    first = json.loads((tmp_path / "resumed" / "reproduce.json").read_text())["runs"]["z2cnn/rotated/40 digits/seed 0"]
+    resumed = reproduce(tmp_path / "resumed", tiny(), range(2), TINY, "cpu", progress=False)
+    assert resumed["runs"]["z2cnn/rotated/40 digits/seed 0"] == first  # reused, not retrained (the same time too)
     assert _numbers(resumed) == _numbers(straight)
+
+
+def test_worker_processes_give_the_numbers_of_runs_one_after_the_other(tmp_path):
+    """Two runs at a time, each in a process of one thread, write what one thread here writes."""
+    grids = tiny(protocols=("rotated", "upright"))
+    here = reproduce(tmp_path / "here", grids, range(2), TINY, "cpu", progress=False)
+    workers = reproduce(tmp_path / "workers", grids, range(2), TINY, "cpu", jobs=2, threads=1, progress=False)
+    assert list(workers["runs"]) == sorted(workers["runs"])  # in the file's order, whichever finished first
+    assert _numbers(workers) == _numbers(here)
+
+
+def test_the_default_study_covers_every_protocol_and_the_data_axis():
+    cells = study.study_cells(study.DEFAULT_STUDY, range(3))
+    assert len(cells) == len(set(cells)) and {cell.protocol for cell in cells} == set(study.PROTOCOLS)
+    assert {"z2cnn", "p4cnn", "p4cnn-rotation-pooling", "p4mcnn"} <= {c.model for c in cells if c.protocol == "rotated"}
+    assert {cell.model for cell in cells} == set(study.DEFAULT_MODELS)
+    assert {"cnn", "gcnn"} <= {cell.model for cell in cells if cell.protocol == "upright-to-rotated"}
+    assert {cell.train_digits for cell in cells if cell.model in ("z2cnn", "p4cnn") and cell.protocol == "rotated"
+            } == {1000, 2000, study.ALL_TRAIN_DIGITS}
+    def site(cell):
+        return cell.model, cell.protocol, cell.train_digits
+
+    assert all(len([c for c in cells if site(c) == site(cell)]) == 3 for cell in cells)  # three seeds per cell
+    assert Cell("p4cnn", "rotated", 4000, 2).key == "p4cnn/rotated/4000 digits/seed 2"
 
 
 def test_summary_is_mean_and_sample_deviation_over_seeds():
@@ -96,16 +130,19 @@ def test_summary_is_mean_and_sample_deviation_over_seeds():
     row = summarize(runs)
     assert row["n"] == 3 and row["mean"] == pytest.approx(80.0) and row["std"] == pytest.approx(10.0)
     assert row["best_epoch"] == 2 and summarize(runs[:1])["std"] is None
-    table = format_table({("m", "rotated"): runs, ("m", "upright"): runs[:1]}).splitlines()
-    assert table[2] == "| rotated | m | 7 | 20.00 ± 10.00 | 80.00 ± 10.00 | 3 | 2.0 | 3.0 |"
-    assert table[3] == "| upright | m | 7 | 10.00 | 90.00 | 1 | 1.0 | 3.0 |"
+    table = format_table({("m", "rotated", 4000): runs, ("m", "upright", 100): runs[:1]}).splitlines()
+    assert table[2] == "| rotated | m | 4,000 | 7 | 20.00 ± 10.00 | 80.00 ± 10.00 | 3 | 2.0 | 3.0 |"
+    assert table[3] == "| upright | m | 100 | 7 | 10.00 | 90.00 | 1 | 1.0 | 3.0 |"
 
 
-def test_library_names_an_unknown_model_or_protocol(tmp_path):
+def test_library_names_an_unknown_model_or_protocol_or_impossible_digits(tmp_path):
     with pytest.raises(GcnnEduError, match="unknown model 'vgg'"):
-        reproduce(tmp_path, ["vgg"], ["rotated"], range(1), TINY, "cpu")
+        reproduce(tmp_path, tiny(models=("vgg",)), range(1), TINY, "cpu")
     with pytest.raises(GcnnEduError, match="unknown protocol 'mnist'"):
-        reproduce(tmp_path, ["z2cnn"], ["mnist"], range(1), TINY, "cpu")
+        reproduce(tmp_path, tiny(protocols=("mnist",)), range(1), TINY, "cpu")
+    with pytest.raises(GcnnEduError, match="5000 training digits: expected 10 to 4,000"):
+        reproduce(tmp_path, tiny(digits=(5000,)), range(1), TINY, "cpu")
+    assert not (tmp_path / "reproduce.json").exists()
 
 
 def _error(argv, capsys) -> str:
@@ -123,6 +160,8 @@ def _error(argv, capsys) -> str:
     (["--seeds", "0"], "gcnn-edu reproduce: error: argument --seeds: expected a positive int, got 0"),
     (["--patience", "0"], "gcnn-edu reproduce: error: argument --patience: expected a positive int, got 0"),
     (["--device", "tpu"], "gcnn-edu reproduce: error: unknown device 'tpu'"),
+    (["--jobs", "0"], "gcnn-edu reproduce: error: argument --jobs: expected a positive int, got 0"),
+    (["--models", "z2cnn", "--train-digits", "9000"], "gcnn-edu reproduce: error: 9000 training digits: expected 10"),
 ])
 def test_command_line_errors_are_one_line_with_status_2(argv, message, tmp_path, capsys):
     assert message in _error(argv + ["--out", str(tmp_path)], capsys)
@@ -131,7 +170,7 @@ def test_command_line_errors_are_one_line_with_status_2(argv, message, tmp_path,
 def test_command_line_runs_the_grid_and_refuses_other_settings_on_resume(tmp_path, capsys):
     assert study.main(TINY_ARGS + ["--protocols", "upright", "--seeds", "1", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "| upright | z2cnn | 21,750 |" in printed and "| 1 |" in printed
+    assert "| upright | z2cnn | 40 | 21,750 |" in printed and "| 1 |" in printed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reproduce.json", "reproduce.md", "validation_curves.png"]
     changed = TINY_ARGS[:TINY_ARGS.index("--max-epochs")] + ["--max-epochs", "3"] + TINY_ARGS[
         TINY_ARGS.index("--max-epochs") + 2:]
@@ -152,3 +191,7 @@ def test_quick_settings_yield_to_the_options_given():
     assert study.settings_from(parser.parse_args(["--quick"])) == study.QUICK["settings"]
     assert study.settings_from(parser.parse_args(["--quick", "--patience", "7"])).patience == 7
     assert study.settings_from(parser.parse_args([])) == Settings()
+    assert study.study_from(parser.parse_args([])) == study.DEFAULT_STUDY
+    assert study.study_from(parser.parse_args(["--quick"])) == study.QUICK["study"]
+    assert study.study_from(parser.parse_args(["--quick", "--protocols", "upright", "--train-digits", "100"])) == (
+        Grid(study.DEFAULT_MODELS, ("upright",), (100,)),)
