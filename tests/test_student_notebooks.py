@@ -125,6 +125,13 @@ def test_a_hint_with_quotes_and_backslashes_is_escaped():
         'raise NotImplementedError("use padding=\\"same\\" or \\\\\\"circular\\\\\\" \\\\n, not \'valid\'")')
 
 
+def test_a_long_hint_goes_on_its_own_line_so_the_stub_keeps_the_line_length():
+    hint = "h" * 100
+    stub = student_notebooks.stub_gap(f"def f():\n    # BEGIN SOLUTION: {hint}\n    pass\n    # END SOLUTION")
+    assert stub == f'def f():\n    raise NotImplementedError(\n        "{hint}"\n    )'
+    assert max(len(line) for line in stub.split("\n")) <= 120
+
+
 @given(st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1).map(str.strip).filter(bool))
 def test_every_one_line_hint_survives_as_a_python_string(hint):
     stub = student_notebooks.stub_gap(f"# BEGIN SOLUTION: {hint}\nx = 1\n# END SOLUTION")

@@ -58,6 +58,7 @@ LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 STUDENT_FOLDER = "student"
 
 SOLUTION, GAP, CHECK = "solution", "gap", "check"
+LINE_LENGTH = 120  # ruff's, in pyproject.toml: ruff checks the student notebooks too
 KEPT_TAGS = (GAP, CHECK)  # the generated notebook keeps these; the tests find the exercises by them
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\b(?P<rest>.*)$")
@@ -88,6 +89,14 @@ def python_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def raise_line(indent: str, hint: str) -> list[str]:
+    """`raise NotImplementedError("<hint>")`, over three lines where one would pass the line length."""
+    line = f"{indent}raise NotImplementedError({python_string(hint)})"
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    return [f"{indent}raise NotImplementedError(", f"{indent}    {python_string(hint)}", f"{indent})"]
+
+
 def stub_gap(source: str) -> str:
     """The student's version of a gap cell: every BEGIN/END SOLUTION block becomes a raise of
     NotImplementedError carrying the block's hint, at the block's indentation.
@@ -107,7 +116,7 @@ def stub_gap(source: str) -> str:
                 raise ValueError(f"BEGIN SOLUTION on line {number} has no hint; write "
                                  "'# BEGIN SOLUTION: <one-line hint for the student>'")
             begin = (number, opening["indent"])
-            stubbed.append(f"{opening['indent']}raise NotImplementedError({python_string(hint[1:].strip())})")
+            stubbed.extend(raise_line(opening["indent"], hint[1:].strip()))
             blocks += 1
         elif closing:
             if begin is None:
