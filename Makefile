@@ -24,7 +24,12 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
-	$(BIN)/python -m pytest -q --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
+	$(BIN)/python -m pytest -q --nbval notebooks/[0-9]*.ipynb --nbval-sanitize-with notebooks/sanitize.cfg
+
+# The student notebooks notebooks/student/ from the answered lessons (markup: tools/student_notebooks.py)
+.PHONY: student
+student: setup
+	$(BIN)/python tools/student_notebooks.py
 
 figures: setup
 	$(BIN)/gcnn-edu figures
