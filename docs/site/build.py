@@ -102,7 +102,7 @@ def stage(repo: Path, target: Path, config: Path) -> None:
     (target / "downloads.md").write_text(_downloads_page(lessons, students), encoding="utf-8")
     for module in _api_modules(config):
         (target / "api").mkdir(exist_ok=True)
-        (target / "api" / f"{module}.md").write_text(f"# `{module}`\n\n::: {module}\n", encoding="utf-8")
+        (target / "api" / f"{module}.md").write_text(f"::: {module}\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
