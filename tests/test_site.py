@@ -85,8 +85,8 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))  # the system's: no download
     driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    driver.set_page_load_timeout(300)  # generous: the 2-core machines are often busy
+    driver.set_script_timeout(300)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
@@ -98,7 +98,7 @@ def _open(driver, url: str) -> None:
 
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(url)
-    wait = WebDriverWait(driver, 60)
+    wait = WebDriverWait(driver, 300)
     wait.until(lambda d: d.execute_script(
         "return document.readyState === 'complete' && Array.from(document.images).every(i => i.complete)"))
     if driver.execute_script("return !!document.querySelector('script[src*=\"assets/mathjax/\"]')"):
