@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/gcnn-edu demo
 
-test: setup
+test: setup docs browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q --nbval notebooks/[0-9]*.ipynb --nbval-sanitize-with notebooks/sanitize.cfg
@@ -62,6 +62,19 @@ $(PEERS_STAMP):
 
 bench-peers: $(PEERS_STAMP)
 	PYTHONPATH=$(CURDIR) $(PEERS)/bin/python benchmarks/bench_peers.py
+
+# The lessons website: site/ (open site/index.html), built strictly: a broken link, a missing image or an
+# unresolved API reference fails it. `make test` builds it and tests it in headless Chromium (tests/test_site.py).
+.PHONY: docs browser
+docs: setup
+	$(BIN)/python docs/site/build.py
+
+# Debian's chromium and its chromedriver for the browser test, installed only when missing (needs root).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "make: no chromium/chromedriver and not root, so tests/test_site.py will skip;" \
+	  "install them with: sudo apt-get install -y chromium chromium-driver" >&2; fi
 
 lint: setup
 	$(BIN)/ruff check .
