@@ -197,35 +197,33 @@ class _GroupCorrelation(nn.Module):
         return text
 
 
-_ARGS = """
+class LiftingConv2d(_GroupCorrelation):
+    """Z^2 -> G correlation (eq. 10): [f ⋆ ψ](t, h) = Σ_y Σ_c f_c(y) [L_h ψ_c](y - t).
+
+    Output channel (o, h) is the planar correlation with the filter L_h ψ_o, so transforming
+    the input by g in H transforms every output patch by g and moves the group axis by
+    h -> g h: layer(L_g f) = L_g layer(f), exactly.
+
     Args:
-        in_channels, out_channels: channels C_in of the input and C_out of the output.
-        kernel_size: k, an int (odd or even, for every group: rotations and mirrors about the
-            kernel's centre map its pixel grid onto itself either way).
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output.
+        kernel_size: K, an int, odd or even for every group (rotations and mirrors about the
+            kernel's centre map its K x K grid onto itself either way).
         group: the plane group G = Z^2 ⋊ H of the output, any of the ten names ('p1', 'p2',
             'pm_u', 'pm_v', 'cm_main', 'cm_anti', 'p4', 'pmm', 'cmm', 'p4m'), a point-group name
             ('C4', 'D4', ...) or a group object. Stored resolved: ``layer.group`` is the
             :class:`~gcnn_edu.groups.PlaneGroup`, ``layer.group_order`` is |H|.
-        stride, padding, dilation: as in nn.Conv2d, one int each. Equivariance is exact when
+        stride, padding, dilation: as in ``nn.Conv2d``, one int each. Equivariance is exact when
             the sampling is symmetric (stride 1, or (n + 2 padding - reach) % stride == 0 on every
             axis the group reverses); otherwise the layer warns (``strict=True``: raises).
         bias: one learnable bias per output channel, shared over the group axis.
         impl: 'fast' (one gather and one conv2d) or 'didactic' (the loops of the definition).
-        device, dtype: of the parameters."""
-
-
-class LiftingConv2d(_GroupCorrelation):
-    __doc__ = """Z^2 -> G correlation (eq. 10): [f ⋆ ψ](t, h) = Σ_y Σ_k f_k(y) [L_h ψ_k](y - t).
-
-    Output channel (o, h) is the planar correlation with the filter L_h ψ_o, so transforming
-    the input by g in H transforms every output patch by g and moves the group axis by
-    h -> g h: layer(L_g x) = L_g layer(x), exactly.
-""" + _ARGS + """
+        device, dtype: of the parameters.
 
     Shape:
-        input (N, C_in, H, W), output (N, C_out, |H|, H', W') with H' = (H + 2 padding -
-        dilation (k - 1) - 1) // stride + 1, the group axis in H's local index order.
-        ``weight``: (C_out, C_in, 1, k, k); ``bias``: (C_out,).
+        input (N, C_in, height, width); output (N, C_out, |H|, height', width'), the group axis
+        in H's index order, with height' = (height + 2 padding - dilation (K - 1) - 1) // stride
+        + 1, and width' alike. ``weight``: (C_out, C_in, 1, K, K); ``bias``: (C_out,).
 
     Example::
 
@@ -238,15 +236,31 @@ class LiftingConv2d(_GroupCorrelation):
 
 
 class GroupConv2d(_GroupCorrelation):
-    __doc__ = """G -> G correlation (eq. 11): [f ⋆ ψ](t, s) = Σ_{h, y} Σ_k f_k(h, y) [L_s ψ_k](h, y - t).
+    """G -> G correlation (eq. 11): [f ⋆ ψ](t, s) = Σ_{h, y} Σ_c f_c(h, y) [L_s ψ_c](h, y - t).
 
     Output channel (o, s) correlates the input with L_s ψ_o, which moves ψ's group axis by
-    h -> s h and transforms each patch by s: layer(L_g x) = L_g layer(x) for g in H, exactly.
-""" + _ARGS + """
+    h -> s h and transforms each patch by s: layer(L_g f) = L_g layer(f) for g in H, exactly.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output.
+        kernel_size: K, an int, odd or even for every group (rotations and mirrors about the
+            kernel's centre map its K x K grid onto itself either way).
+        group: the plane group G = Z^2 ⋊ H of the output, any of the ten names ('p1', 'p2',
+            'pm_u', 'pm_v', 'cm_main', 'cm_anti', 'p4', 'pmm', 'cmm', 'p4m'), a point-group name
+            ('C4', 'D4', ...) or a group object. Stored resolved: ``layer.group`` is the
+            :class:`~gcnn_edu.groups.PlaneGroup`, ``layer.group_order`` is |H|.
+        stride, padding, dilation: as in ``nn.Conv2d``, one int each. Equivariance is exact when
+            the sampling is symmetric (stride 1, or (n + 2 padding - reach) % stride == 0 on every
+            axis the group reverses); otherwise the layer warns (``strict=True``: raises).
+        bias: one learnable bias per output channel, shared over the group axis.
+        impl: 'fast' (one gather and one conv2d) or 'didactic' (the loops of the definition).
+        device, dtype: of the parameters.
 
     Shape:
-        input (N, C_in, |H|, H, W), output (N, C_out, |H|, H', W') (H' as for LiftingConv2d).
-        ``weight``: (C_out, C_in, |H|, k, k), a filter on G; ``bias``: (C_out,).
+        input (N, C_in, |H|, height, width); output (N, C_out, |H|, height', width') (height'
+        and width' as for :class:`LiftingConv2d`). ``weight``: (C_out, C_in, |H|, K, K), a
+        filter on G; ``bias``: (C_out,).
 
     Example::
 
