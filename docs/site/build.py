@@ -10,7 +10,7 @@ the lessons resolves on the site exactly as it does on disk:
     docs/*.md                  the docs pages (conventions, notation, pitfalls, this site's note)
     notebooks/0*.ipynb         the lessons, rendered with their stored outputs (never executed here)
     notebooks/student/*.ipynb  the student notebooks, copied for download, whatever exists
-    figures/*.png|gif          the pictures the README and the lessons show
+    figures/**/*.png|gif|json  the pictures (and results files) the README and the lessons show
     downloads.md               generated: a table of the notebooks to download
     api/<module>.md            generated: `::: <module>` for each "API reference" entry of mkdocs.yml
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-PICTURES = ("*.png", "*.gif", "*.svg", "*.jpg")
+FIGURE_FILES = ("*.png", "*.gif", "*.svg", "*.jpg", "*.json")  # pictures, and the results files beside them
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -96,9 +96,9 @@ def stage(repo: Path, target: Path, config: Path) -> None:
     students = sorted((repo / "notebooks" / "student").glob("*.ipynb"))
     for student in students:
         _copy(student, target / "notebooks" / "student" / student.name)
-    for pattern in PICTURES:
-        for picture in sorted((repo / "figures").glob(pattern)):
-            _copy(picture, target / "figures" / picture.name)
+    for pattern in FIGURE_FILES:  # figures/ and its subfolders (figures/reproduce/ ...), in the same layout
+        for picture in sorted((repo / "figures").rglob(pattern)):
+            _copy(picture, target / picture.relative_to(repo))
     (target / "downloads.md").write_text(_downloads_page(lessons, students), encoding="utf-8")
     for module in _api_modules(config):
         (target / "api").mkdir(exist_ok=True)
