@@ -35,8 +35,8 @@ error against the number of training digits (1,000, 2,000, 4,000) for Z2CNN and 
 'rotated'. ``--models``, ``--protocols`` and ``--train-digits`` ask for a full product instead.
 
 Runs are independent and deterministic given (model, protocol, training digits, seed), the
-settings and the number of threads per run (on the same device): the seed fixes the split, the initial weights, the
-rotations, the shuffling and the dropout masks. The results file ``reproduce.json`` in
+settings and the number of threads per run (on the same device): the seed fixes the split, the
+initial weights, the rotations, the shuffling and the dropout masks. The results file ``reproduce.json`` in
 ``--out`` holds the settings, the versions, the device, and every finished run's numbers; it is
 rewritten atomically after every run. Rerunning with the same ``--out`` reuses the finished runs
 (a larger grid extends a smaller one), and refuses a file written with other settings.
@@ -89,7 +89,7 @@ RESULTS_FILE, TABLE_FILE = "reproduce.json", "reproduce.md"
 RESULTS_FORMAT = 2
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Cell:
     """One run of a study."""
 
