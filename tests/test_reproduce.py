@@ -195,3 +195,20 @@ def test_quick_settings_yield_to_the_options_given():
     assert study.study_from(parser.parse_args(["--quick"])) == study.QUICK["study"]
     assert study.study_from(parser.parse_args(["--quick", "--protocols", "upright", "--train-digits", "100"])) == (
         Grid(study.DEFAULT_MODELS, ("upright",), (100,)),)
+
+
+def test_the_committed_study_is_the_default_study_and_its_table_follows_from_its_results(tmp_path):
+    """figures/reproduce/ holds a run of the default study with today's default settings, and its
+    table is what the results file gives."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[1] / "figures" / "reproduce"
+    results = json.loads((committed / "reproduce.json").read_text())
+    assert results["configuration"] == asdict(Settings())
+    cells = study.study_cells(study.DEFAULT_STUDY, range(3))
+    assert sorted(cell.key for cell in cells) == sorted(results["runs"])
+    groups = grid_runs(results, cells)
+    assert all(len(runs) == 3 for runs in groups.values())
+    study.write_report(results, groups, tmp_path)
+    assert (tmp_path / "reproduce.md").read_text() == (committed / "reproduce.md").read_text()

@@ -12,6 +12,7 @@ G-CNN layer.
     pooling    group pooling, and p4m -> p4 coset pooling on the Cayley graph
     errors     equivariance measured, per element and per angle
     accuracy   test accuracy against the rotation angle of the test digits
+    study      a study's validation curves and its test error against the number of training digits
     palette    colours checked under simulated colour-vision deficiencies
 
 Every function that draws a function on a group takes ``group=`` (a name such as 'pmm' or a
@@ -57,3 +58,5 @@ __all__ = ["cayley_graph", "cayley_layout", "node_label", "right_reading", "GENE
            "equivariance_errors", "angle_errors", "EquivarianceErrorPlot", "draw_accuracy_vs_angle",
            "plot_accuracy_vs_angle"]
 from .lattice import draw_subgroup_lattice as draw_subgroup_lattice
+from .study import plot_data_size as plot_data_size
+from .study import plot_validation_curves as plot_validation_curves
