@@ -295,7 +295,7 @@ def student_notebook(lesson, lesson_name: str, where: str | None = None):
         raise MarkupError(f"{where}, {describe(lesson.cells[index], index)}: this 'gap' cell has no 'check' "
                           "cell after it; add one that tests it against the package")
 
-    student = copy.deepcopy(lesson)
+    student = copy.copy(lesson)  # the lesson's metadata, shared, not modified; new cells
     has_gaps = any(GAP in cell_tags(cell) for cell in cells)
     student.cells = [banner(lesson_name, has_gaps, placeholders > 0), *cells]
     nbformat.validate(student)
@@ -320,7 +320,7 @@ def student_texts(lessons: Path) -> dict[str, str]:
     return texts
 
 
-def stale_files(lessons: Path, out: Path, texts: dict[str, str]) -> list[Path]:
+def stale_files(out: Path, texts: dict[str, str]) -> list[Path]:
     """The files of `out` that differ from `texts`, are missing, or have no lesson any more."""
     stale = [out / name for name, text in texts.items()
              if not (out / name).is_file() or (out / name).read_bytes() != text.encode("utf-8")]
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     except MarkupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    stale = stale_files(args.lessons, out, texts)
+    stale = stale_files(out, texts)
     if args.check:
         if stale:
             print(f"stale student notebooks (run `make student`): {', '.join(str(path) for path in stale)}")

@@ -21,6 +21,7 @@ the links inside rendered notebooks too, which MkDocs itself does not see).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -49,8 +50,6 @@ def _api_modules(config: Path) -> list[str]:
 
 def _notebook_title(path: Path) -> str:
     """The first level-1 heading of a notebook, or its file name."""
-    import json
-
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "markdown":
             for line in "".join(cell["source"]).splitlines():
