@@ -7,7 +7,7 @@ import torch
 from .functions import act, legacy_group
 from .groups import PlaneGroup, PointGroup, resolve_group
 
-__all__ = ["check_equivariance", "layer_groups"]
+__all__ = ["check_equivariance", "max_error", "layer_groups"]
 
 GroupLike = str | PlaneGroup | PointGroup
 
@@ -52,8 +52,21 @@ def check_equivariance(module, x: torch.Tensor, group: GroupLike | None = None, 
     errors = {}
     for g in G.point_group:
         expected = y if invariant else act(g, y, target)
-        errors[g.label] = (module(act(g, x, source)) - expected).abs().max().item()
+        errors[g.label] = max_error(module(act(g, x, source)), expected)
     return errors
+
+
+def max_error(a, b) -> float | int:
+    """max |a - b| over all entries (tensors, arrays or numbers): 0 means equal, and its size says
+    how far from equal. The number the lessons print beside every check; a Python number of the
+    difference's kind (an int for integer tensors, such as indices).
+
+    Example::
+
+        >>> max_error(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]))
+        0.5
+    """
+    return (torch.as_tensor(a) - torch.as_tensor(b)).abs().max().item()
 
 
 def _check_input(x) -> None:

@@ -1,9 +1,10 @@
 """check_equivariance names an input it cannot measure before it calls the module."""
 
+import numpy as np
 import pytest
 import torch
 
-from gcnn_edu import check_equivariance
+from gcnn_edu import check_equivariance, max_error
 from gcnn_edu.nn import GroupConv2d, LiftingConv2d
 
 
@@ -53,3 +54,11 @@ def test_a_one_element_batch_is_measured():
     net = torch.nn.Sequential(LiftingConv2d(1, 2, 3, dtype=torch.float64), GroupConv2d(2, 2, 3, dtype=torch.float64))
     errors = check_equivariance(net, torch.randn(1, 1, 7, 7, dtype=torch.float64))
     assert len(errors) == 4 and max(errors.values()) < 1e-12
+
+
+def test_max_error_is_the_largest_absolute_difference_as_a_python_number():
+    assert max_error(torch.tensor([1.0, 2.0, -3.0]), torch.tensor([1.0, 2.5, -1.0])) == 2.0
+    assert max_error(np.array([[0.0, 4.0]]), np.array([[0.0, 1.5]])) == 2.5
+    index = max_error(torch.arange(6), torch.arange(6).flip(0))  # indices stay integers: printed "5", not "5.0"
+    assert index == 5 and isinstance(index, int)
+    assert max_error(torch.zeros(3), torch.zeros(3)) == 0.0

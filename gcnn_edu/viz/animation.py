@@ -30,7 +30,7 @@ import torch
 from matplotlib import animation
 from PIL import Image
 
-from ..equivariance import layer_groups
+from ..equivariance import layer_groups, max_error
 from ..functions import act_on_group, act_on_plane, legacy_group
 from ..groups import PlaneGroup, PointGroup, PointGroupElement, e, r, resolve_group
 from .cayley import edge_point
@@ -278,7 +278,7 @@ class EquivarianceAnimation(_Animation):
 
 def _largest_step_error(action, maps: list[torch.Tensor]) -> float:
     """max over the steps of |L_r map_k - map_(k+1)|: zero for an equivariant network."""
-    return max((action(r, a) - b).abs().max().item() for a, b in zip(maps[:-1], maps[1:], strict=True))
+    return max(max_error(action(r, a), b) for a, b in zip(maps[:-1], maps[1:], strict=True))
 
 
 def _law(left: str, right: str, error: float, values: torch.Tensor) -> str:

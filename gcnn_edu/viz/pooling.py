@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Circle, FancyArrowPatch
 
+from ..equivariance import max_error
 from ..functions import act_on_group, act_on_plane
 from ..groups import D4, PlaneGroup, PointGroup, PointGroupElement, m, point_group, r
 from ..nn.pooling import coset_pool, group_pool
@@ -83,7 +84,7 @@ def plot_group_pooling(f, group: str | PointGroup | PlaneGroup = "p4", g: PointG
         figure.patches.append(FancyArrowPatch((a.x1 - 0.01, y), (b.x0 + 0.01, y), transform=figure.transFigure,
                                               arrowstyle="-|>", mutation_scale=18, linewidth=1.8, color="#444444"))
         figure.text((a.x1 + b.x0) / 2, y + 0.012, "group\npool", ha="center", va="bottom", fontsize=fontsize - 1)
-    error = float((pooled[1] - act_on_plane(g, pooled[0])).abs().max())
+    error = max_error(pooled[1], act_on_plane(g, pooled[0]))
     figure.text(0.5, 0.975, f"group pooling keeps, at each pixel, the strongest response over all {G.order} "
                 f"orientations,\nand forgets which one: the map turns with the input but no longer rolls",
                 ha="center", va="top", fontsize=fontsize)
@@ -149,7 +150,7 @@ def plot_coset_pooling(f=None, *, fontsize: float = 12, seed: int = 0) -> CosetP
             plot.colours[column, row] = dict(colouring)
         pooled = _pool_pairs(f, pairs)
         moved = _pool_pairs(act_on_group(r, f, "p4m"), pairs)
-        plot.errors[name] = float((moved - act_on_group(r, pooled, "p4")).abs().max())
+        plot.errors[name] = max_error(moved, act_on_group(r, pooled, "p4"))
         mixed = sum(len({after[a], after[b]}) > 1 for a, b in pairs)
         verdict = ("every pair keeps one colour: pooling commutes with $L_r$" if mixed == 0 else
                    f"{mixed} of 4 pairs now hold two colours: pooling mixes pairs")
