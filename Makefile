@@ -38,7 +38,7 @@ early: setup
 	$(BIN)/gcnn-edu early --epochs 4 --threads 1 --out figures
 
 reproduce: setup
-	$(BIN)/gcnn-edu reproduce --jobs 2 --out runs/reproduce
+	$(BIN)/gcnn-edu reproduce --data-axis --jobs 2 --out runs/reproduce
 
 reproduce-quick: setup
 	$(BIN)/gcnn-edu reproduce --quick --jobs 2 --out runs/reproduce-quick

@@ -10,12 +10,14 @@ from gcnn_edu import reproduce as study
 from gcnn_edu.errors import GcnnEduError
 from gcnn_edu.reproduce import Cell, Grid, Settings, format_table, grid_runs, reproduce, run_data, summarize
 
-TINY = Settings(max_epochs=2, patience=1, test_digits=20, batch_size=16, curve_digits=10, angle_step=90.0)
-TINY_ARGS = ["--models", "z2cnn", "--max-epochs", "2", "--patience", "1", "--batch-size", "16", "--train-digits", "40",
+TINY = Settings(max_epochs=2, patience=1, equal_steps=False, test_digits=20, batch_size=16, curve_digits=10,
+                angle_step=90.0)
+TINY_ARGS = ["--models", "z2cnn", "--max-epochs", "2", "--patience", "1", "--no-equal-steps", "--batch-size", "16",
+             "--train-digits", "40",
              "--test-digits", "20", "--curve-digits", "10", "--angle-step", "90", "--device", "cpu", "--threads", "1"]
 RUN_ENTRIES = {"model", "protocol", "train_digits", "seed", "parameters", "test_accuracy", "best_epoch",
                "epochs_trained", "validation_accuracy", "train_loss", "fit_digits", "validation_digits", "test_digits",
-               "seconds", "cpu_seconds", "threads", "device"}
+               "learning_rate", "shared_run_with", "seconds", "cpu_seconds", "threads", "device"}
 
 
 def tiny(models=("z2cnn",), protocols=("rotated",), digits=(40,)) -> tuple[Grid]:
@@ -25,10 +27,14 @@ def tiny(models=("z2cnn",), protocols=("rotated",), digits=(40,)) -> tuple[Grid]
 pytestmark = pytest.mark.usefixtures("one_thread")  # training runs give the same numbers on any machine
 
 
+def _untimed(run: dict) -> dict:
+    """A run's numbers, without its times."""
+    return {k: v for k, v in run.items() if k not in ("seconds", "cpu_seconds")}
+
+
 def _numbers(results: dict) -> dict:
     """Every run's numbers, without its times."""
-    return {key: {k: v for k, v in run.items() if k not in ("seconds", "cpu_seconds")}
-            for key, run in results["runs"].items()}
+    return {key: _untimed(run) for key, run in results["runs"].items()}
 
 
 def test_validation_digits_come_from_the_training_digits_and_rotate_with_the_protocol():
@@ -57,7 +63,7 @@ def test_early_stopping_keeps_the_best_validation_epoch(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "train", one_more_epoch)
     model = study.build_model("z2cnn")
     initial = model.features[0].weight.detach().clone()
-    settings = Settings(max_epochs=5, patience=2)
+    settings = Settings(max_epochs=5, patience=2, equal_steps=False)
     fit = study.fit_with_early_stopping(model, "z2cnn", run_data("upright", 0, settings, 40), 0, settings, "cpu",
                                         tmp_path)
     assert fit == {"validation_accuracy": [0.5, 0.7, 0.6, 0.65], "train_loss": [0.0] * 4, "best_epoch": 2}
@@ -100,6 +106,32 @@ def test_resuming_reuses_finished_runs_and_gives_the_uninterrupted_numbers(tmp_p
     assert _numbers(resumed) == _numbers(straight)
 
 
+def test_protocols_that_train_alike_share_one_run_with_the_numbers_of_separate_runs(tmp_path):
+    """'upright' and 'upright-to-rotated' differ only in their test digits: one training serves both."""
+    grids = tiny(protocols=("upright", "upright-to-rotated", "rotated"))
+    cells = study.study_cells(grids, range(2))
+    assert study.runs_of(cells, TINY) == [(Cell("z2cnn", "upright", 40, s), Cell("z2cnn", "upright-to-rotated", 40, s))
+                                          for s in (0, 1)] + [(Cell("z2cnn", "rotated", 40, s),) for s in (0, 1)]
+    shared = reproduce(tmp_path / "shared", grids, range(1), TINY, "cpu", progress=False)["runs"]
+    upright, to_rotated = shared["z2cnn/upright/40 digits/seed 0"], shared["z2cnn/upright-to-rotated/40 digits/seed 0"]
+    assert upright["shared_run_with"] == ["z2cnn/upright-to-rotated/40 digits/seed 0"] and not shared[
+        "z2cnn/rotated/40 digits/seed 0"]["shared_run_with"]
+    assert upright["validation_accuracy"] == to_rotated["validation_accuracy"] and upright["seconds"] == to_rotated[
+        "seconds"]
+    alone = reproduce(tmp_path / "alone", tiny(protocols=("upright-to-rotated",)), range(1), TINY, "cpu",
+                      progress=False)["runs"]["z2cnn/upright-to-rotated/40 digits/seed 0"]
+    assert _untimed(alone) == {**_untimed(to_rotated), "shared_run_with": []}
+    with pytest.raises(ValueError, match="train differently"):
+        study.train_one((Cell("z2cnn", "upright", 40, 0), Cell("z2cnn", "rotated", 40, 0)), TINY, "cpu")
+
+
+def test_fewer_training_digits_may_take_as_many_steps():
+    assert study.epoch_limits(Settings(max_epochs=40, patience=4), 4000) == (40, 4)
+    assert study.epoch_limits(Settings(max_epochs=40, patience=4), 1000) == (160, 16)
+    assert study.epoch_limits(Settings(max_epochs=40, patience=4), 3000) == (54, 6)  # rounded up
+    assert study.epoch_limits(Settings(max_epochs=40, patience=4, equal_steps=False), 1000) == (40, 4)
+
+
 def test_worker_processes_give_the_numbers_of_runs_one_after_the_other(tmp_path):
     """Two runs at a time, each in a process of one thread, write what one thread here writes."""
     grids = tiny(protocols=("rotated", "upright"))
@@ -109,12 +141,13 @@ def test_worker_processes_give_the_numbers_of_runs_one_after_the_other(tmp_path)
     assert _numbers(workers) == _numbers(here)
 
 
-def test_the_default_study_covers_every_protocol_and_the_data_axis():
+def test_the_default_study_covers_every_protocol_and_model_and_the_data_axis_extends_it():
     cells = study.study_cells(study.DEFAULT_STUDY, range(3))
     assert len(cells) == len(set(cells)) and {cell.protocol for cell in cells} == set(study.PROTOCOLS)
     assert {"z2cnn", "p4cnn", "p4cnn-rotation-pooling", "p4mcnn"} <= {c.model for c in cells if c.protocol == "rotated"}
     assert {cell.model for cell in cells} == set(study.DEFAULT_MODELS)
     assert {"cnn", "gcnn"} <= {cell.model for cell in cells if cell.protocol == "upright-to-rotated"}
+    cells = study.study_cells(study.DEFAULT_STUDY + study.DATA_AXIS, range(3))
     assert {cell.train_digits for cell in cells if cell.model in ("z2cnn", "p4cnn") and cell.protocol == "rotated"
             } == {1000, 2000, study.ALL_TRAIN_DIGITS}
     def site(cell):
@@ -190,15 +223,17 @@ def test_quick_settings_yield_to_the_options_given():
     study.add_arguments(parser)
     assert study.settings_from(parser.parse_args(["--quick"])) == study.QUICK["settings"]
     assert study.settings_from(parser.parse_args(["--quick", "--patience", "7"])).patience == 7
+    assert study.settings_from(parser.parse_args(["--no-equal-steps"])) == Settings(equal_steps=False)
     assert study.settings_from(parser.parse_args([])) == Settings()
     assert study.study_from(parser.parse_args([])) == study.DEFAULT_STUDY
     assert study.study_from(parser.parse_args(["--quick"])) == study.QUICK["study"]
+    assert study.study_from(parser.parse_args(["--data-axis"])) == study.DEFAULT_STUDY + study.DATA_AXIS
     assert study.study_from(parser.parse_args(["--quick", "--protocols", "upright", "--train-digits", "100"])) == (
         Grid(study.DEFAULT_MODELS, ("upright",), (100,)),)
 
 
 def test_the_committed_study_is_the_default_study_and_its_table_follows_from_its_results(tmp_path):
-    """figures/reproduce/ holds a run of the default study with today's default settings, and its
+    """figures/reproduce/ holds a run of the default study and the data axis with today's default settings, and its
     table is what the results file gives."""
     from dataclasses import asdict
     from pathlib import Path
@@ -206,7 +241,7 @@ def test_the_committed_study_is_the_default_study_and_its_table_follows_from_its
     committed = Path(__file__).resolve().parents[1] / "figures" / "reproduce"
     results = json.loads((committed / "reproduce.json").read_text())
     assert results["configuration"] == asdict(Settings())
-    cells = study.study_cells(study.DEFAULT_STUDY, range(3))
+    cells = study.study_cells(study.DEFAULT_STUDY + study.DATA_AXIS, range(3))
     assert sorted(cell.key for cell in cells) == sorted(results["runs"])
     groups = grid_runs(results, cells)
     assert all(len(runs) == 3 for runs in groups.values())
