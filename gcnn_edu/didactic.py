@@ -3,7 +3,7 @@
 Each output channel g of a G-correlation is an ordinary planar correlation with the filter
 *transformed by g*. Here every sum is a visible loop: over the output's group elements g,
 with the filter moved by the group action L_g of :mod:`gcnn_edu.functions`; over the input's
-group axis h; and over the filter's offsets y for the planar correlation itself (eq. 1),
+group axis h; and over the filter's offsets y for the planar correlation itself (the paper's section 5),
 
     [f ⋆ ψ](t) = Σ_y Σ_k f_k(t + y) ψ_k(y).
 
@@ -27,7 +27,7 @@ __all__ = ["planar_correlation", "lifting_correlation", "group_correlation"]
 
 
 def planar_correlation(f, psi, *, stride=1, padding=0, dilation=1):
-    """[f ⋆ ψ](t) = Σ_y Σ_k f_k(s t + d y) ψ_k(y) (eq. 1): the correlation that F.conv2d computes,
+    """[f ⋆ ψ](t) = Σ_y Σ_k f_k(s t + d y) ψ_k(y) (section 5): the correlation that F.conv2d computes,
     written as a sum over the k x k filter offsets y = (a, b), with stride s and dilation d.
 
     f: (N, C_in, H, W), psi: (C_out, C_in, k, k) -> (N, C_out, H', W').
@@ -46,7 +46,7 @@ def planar_correlation(f, psi, *, stride=1, padding=0, dilation=1):
 
 
 def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
-    """Lift a planar map to G = Z^2 ⋊ H, any of the ten plane groups (eq. 10):
+    """Lift a planar map to G = Z^2 ⋊ H, any of the ten plane groups (section 6.1):
 
         [f ⋆ ψ](g) = Σ_{y ∈ Z^2} Σ_k f_k(y) ψ_k(g^-1 y),      g = (t, h),
 
@@ -62,7 +62,7 @@ def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=
 
 
 def group_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):
-    """Correlate a function on G = Z^2 ⋊ H with a filter on G, any of the ten plane groups (eq. 11):
+    """Correlate a function on G = Z^2 ⋊ H with a filter on G, any of the ten plane groups (section 6.1):
 
         [f ⋆ ψ](g) = Σ_{h ∈ G} Σ_k f_k(h) ψ_k(g^-1 h),
 

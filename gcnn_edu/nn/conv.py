@@ -198,7 +198,7 @@ class _GroupCorrelation(nn.Module):
 
 
 class LiftingConv2d(_GroupCorrelation):
-    """Z^2 -> G correlation (eq. 10): [f ⋆ ψ](t, h) = Σ_y Σ_c f_c(y) [L_h ψ_c](y - t).
+    """Z^2 -> G correlation (the paper's section 6.1): [f ⋆ ψ](t, h) = Σ_y Σ_c f_c(y) [L_h ψ_c](y - t).
 
     Output channel (o, h) is the planar correlation with the filter L_h ψ_o, so transforming
     the input by g in H transforms every output patch by g and moves the group axis by
@@ -236,7 +236,7 @@ class LiftingConv2d(_GroupCorrelation):
 
 
 class GroupConv2d(_GroupCorrelation):
-    """G -> G correlation (eq. 11): [f ⋆ ψ](t, s) = Σ_{h, y} Σ_c f_c(h, y) [L_s ψ_c](h, y - t).
+    """G -> G correlation (the paper's section 6.1): [f ⋆ ψ](t, s) = Σ_{h, y} Σ_c f_c(h, y) [L_s ψ_c](h, y - t).
 
     Output channel (o, s) correlates the input with L_s ψ_o, which moves ψ's group axis by
     h -> s h and transforms each patch by s: layer(L_g f) = L_g layer(f) for g in H, exactly.

@@ -1,7 +1,7 @@
 """The filter bank of a G-correlation as a grid: "twist and shift".
 
 A group correlation correlates its input with |G| transformed copies L_g ψ of one filter ψ
-(Cohen & Welling 2016, eq. 11). For a filter on a plane group (p4, p4m or any of the ten,
+(Cohen & Welling 2016, section 6.1). For a filter on a plane group (p4, p4m or any of the ten,
 ``group=``), ψ has one patch ψ(h) per point-group element h, and
 
     [L_g ψ](h) = g · ψ(g^-1 h)

@@ -2,7 +2,7 @@
 
 The first layer of a G-CNN lifts a planar image x to a function on a plane group (p4, p4m,
 or any of the ten, ``group=``) by correlating it with every transformed copy of one filter ψ
-(Cohen & Welling 2016, eq. 10):
+(Cohen & Welling 2016, section 6.1):
 
     [x ⋆ ψ](g) = Σ_y x(y) ψ(g^-1 y),   i.e. the plane at h is x correlated with L_h ψ.
 
