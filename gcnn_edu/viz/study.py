@@ -28,6 +28,7 @@ def plot_validation_curves(groups: dict[tuple[str, str, int], list[dict]], path:
     per model: the mean over the seeds that reached an epoch, with a band from their lowest to
     their highest. A panel of ``all_digits`` training digits is titled by its protocol alone."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     panels = list(dict.fromkeys((protocol, digits) for _, protocol, digits in groups))
     columns = min(3, len(panels))
@@ -39,6 +40,7 @@ def plot_validation_curves(groups: dict[tuple[str, str, int], list[dict]], path:
             if (group_protocol, group_digits) == (protocol, digits):
                 _draw_seed_band(ax, [run["validation_accuracy"] for run in runs], model)
         ax.set(title=_panel_title(protocol, digits, all_digits), xlabel="epoch", ylabel="validation accuracy (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in axes[len(panels):]:
