@@ -125,6 +125,15 @@ def test_protocols_that_train_alike_share_one_run_with_the_numbers_of_separate_r
         study.train_one((Cell("z2cnn", "upright", 40, 0), Cell("z2cnn", "rotated", 40, 0)), TINY, "cpu")
 
 
+def test_the_dearest_run_goes_first_and_each_model_trains_at_its_learning_rate():
+    cells = [Cell("z2cnn", "rotated", 4000, 0), Cell("gcnn", "upright", 1000, 0), Cell("gcnn", "upright", 4000, 0)]
+    assert [run[0] for run in study.runs_of(cells, Settings(equal_steps=False))] == [cells[2], cells[1], cells[0]]
+    assert study.multiply_adds("gcnn") > 20 * study.multiply_adds("z2cnn")  # 89 M against 3 M
+    rates = [study.learning_rate_of(model, Settings()) for model in ("z2cnn", "p4cnn", "cnn", "gcnn")]
+    assert rates == [1e-3, 1e-3, 3e-4, 3e-4]
+    assert study.learning_rate_of("gcnn", Settings(learning_rate=0.01)) == 0.01
+
+
 def test_fewer_training_digits_may_take_as_many_steps():
     assert study.epoch_limits(Settings(max_epochs=40, patience=4), 4000) == (40, 4)
     assert study.epoch_limits(Settings(max_epochs=40, patience=4), 1000) == (160, 16)
@@ -245,5 +254,7 @@ def test_the_committed_study_is_the_default_study_and_its_table_follows_from_its
     assert sorted(cell.key for cell in cells) == sorted(results["runs"])
     groups = grid_runs(results, cells)
     assert all(len(runs) == 3 for runs in groups.values())
+    assert all(run["learning_rate"] == study.learning_rate_of(run["model"], Settings())
+               for run in results["runs"].values())
     study.write_report(results, groups, tmp_path)
     assert (tmp_path / "reproduce.md").read_text() == (committed / "reproduce.md").read_text()
