@@ -97,7 +97,7 @@ from .viz.study import plot_data_size, plot_validation_curves
 
 __all__ = ["PROTOCOLS", "DEFAULT_MODELS", "DEFAULT_STUDY", "DATA_AXIS", "LEARNING_RATES", "Cell", "Grid", "Settings",
            "QUICK", "reproduce", "finished_runs", "runs_of", "train_one", "epoch_limits", "learning_rate_of",
-           "test_digits", "study_cells", "grid_runs", "summarize", "format_table", "write_report", "add_arguments",
+           "test_set", "study_cells", "grid_runs", "summarize", "format_table", "write_report", "add_arguments",
            "run", "main"]
 
 PROTOCOLS = {"rotated": ("rotated", "rotated"), "upright-to-rotated": ("upright", "rotated"),
@@ -230,10 +230,10 @@ def run_data(protocol: str, seed: int, settings: Settings, train_digits: int = A
         raise GcnnEduError(f"{train_digits} training digits leave no validation digits: use more --train-digits")
     if train_kind == "rotated":
         validation = rotated(validation, seed=2 * seed + 1)
-    return RunData(fit, validation, test_digits(protocol, seed, settings), augment=train_kind == "rotated")
+    return RunData(fit, validation, test_set(protocol, seed, settings), augment=train_kind == "rotated")
 
 
-def test_digits(protocol: str, seed: int, settings: Settings) -> Digits:
+def test_set(protocol: str, seed: int, settings: Settings) -> Digits:
     """The seed's test digits, upright or rotated as the protocol says."""
     return digit_sets("upright", PROTOCOLS[protocol][1], seed=seed)[1].subset(settings.test_digits)
 
@@ -278,7 +278,7 @@ def train_one(cells: tuple[Cell, ...], settings: Settings, device="auto") -> lis
         fit = fit_with_early_stopping(model, first.model, data, first.seed, settings, device, Path(folder))
     results = []
     for cell in cells:
-        test = test_digits(cell.protocol, cell.seed, settings)
+        test = test_set(cell.protocol, cell.seed, settings)
         result = {**asdict(cell), "parameters": count_parameters(model),
                   "learning_rate": learning_rate_of(cell.model, settings),
                   "test_accuracy": evaluate(model, test, device=device), **fit,
@@ -530,8 +530,7 @@ def settings_from(args) -> Settings:
     """The settings of the command: --quick's or the defaults, with every option given on top."""
     base = QUICK["settings"] if args.quick else Settings()
     given = {"max_epochs": args.max_epochs, "patience": args.patience, "equal_steps": args.equal_steps,
-             "batch_size": args.batch_size,
-             "learning_rate": args.learning_rate, "test_digits": args.test_digits,
+             "batch_size": args.batch_size, "learning_rate": args.learning_rate, "test_digits": args.test_digits,
              "curve_digits": args.curve_digits, "angle_step": args.angle_step}
     return Settings(**{**asdict(base), **{k: v for k, v in given.items() if v is not None}})
 
