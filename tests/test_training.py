@@ -16,6 +16,7 @@ from gcnn_edu.training import (
     check_writable,
     evaluate,
     load_checkpoint,
+    predict,
     resolve_device,
     save_checkpoint,
     train,
@@ -196,6 +197,17 @@ def test_the_accuracy_of_p4cnn_repeats_every_quarter_turn(small_sets):
     curve = accuracy_vs_angle(model, test_set, angles=[20, 110, 200, 290])
     assert len(set(curve.values())) == 1, curve
     assert evaluate(model, test_set) == pytest.approx(accuracy_vs_angle(model, test_set, [0.0])[0.0])
+
+
+@pytest.mark.parametrize("cls", [Z2CNN, P4CNN])
+def test_predictions_do_not_depend_on_the_batch_size(cls, small_sets):
+    _, test_set = small_sets
+    model = _fresh(cls).eval()
+    with torch.no_grad():
+        whole = model(test_set.images).argmax(1)
+    for batch_size in (1, 7, 64, 500):
+        assert torch.equal(predict(model, test_set.images, batch_size), whole), batch_size
+    assert not model.training
 
 
 def test_the_train_command(tmp_path, capsys):
