@@ -102,8 +102,8 @@ def correlate(x, bank, bank_bias, group_order: int, stride: int, padding: int, d
     (c |H_in| + h), unfold the output's (c |G| + g). ``bank_bias`` has one entry per bank
     channel (C_out |G|): a bias per output channel repeated over the group, or None."""
     out = F.conv2d(x.flatten(1, 2) if x.dim() == 5 else x, bank, bank_bias, stride, padding, dilation)
-    # every size spelled out (no -1), so that an empty batch (N = 0) keeps its shape
-    return out.view(out.shape[0], bank.shape[0] // group_order, group_order, out.shape[-2], out.shape[-1])
+    n, channels, height, width = out.shape  # every size spelled out (no -1): an empty batch keeps its shape
+    return out.view(n, channels // group_order, group_order, height, width)
 
 
 def lifting_correlation(x, weight, group="p4", *, stride=1, padding=0, dilation=1, bias=None):

@@ -295,6 +295,18 @@ def test_layer_runs_under_bf16_autocast(name):
     assert relative_error(low, reference) < BF16_TOLERANCE
 
 
+def test_a_bf16_input_is_checked_again_once_autocast_is_off():
+    """Under autocast a bf16 input meets a float32 weight legitimately; the same call outside it
+    must still get the layer's own error, not torch's (the check is not skipped as 'seen')."""
+    layer = GroupConv2d(2, 3, 3, group="p4").eval()
+    x = torch.randn(1, 2, 4, 6, 6, dtype=torch.bfloat16)
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert layer(x).dtype == torch.bfloat16
+        with pytest.raises(TypeError, match=r"the input is torch.bfloat16 but the weight is torch.float32"):
+            layer(x)
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_model_runs_under_bf16_autocast(name):
     """Eval mode: the bf16 logits are within 2e-2 of float32's, relative to their largest value."""

@@ -84,10 +84,11 @@ class _GroupCorrelation(nn.Module):
         bank = fast.transform_filter(weight, buffers["filter_index"], self.group_order)  # 1 us a call
         return bank, fast.transform_bias(bias, buffers["bias_index"])
 
-    def _bank(self, weight, bias) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _bank(self, weight, bias, compiling: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The gathered bank, reused from the exact cache where nothing records gradients (CPU only),
-        or the bank of ``freeze()``."""
-        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling() or torch.jit.is_tracing():
+        or the bank of ``freeze()``. Under ``torch.compile`` (``compiling``) and ``torch.jit.trace``
+        the graph gathers the bank itself."""
+        if self.training or torch.is_grad_enabled() or compiling or torch.jit.is_tracing():
             return self._gather(weight, bias)
         if self._frozen is not None:
             return self._frozen
@@ -143,31 +144,33 @@ class _GroupCorrelation(nn.Module):
             self.unfreeze()
         super().__setattr__(name, value)
 
-    def _check_input(self, x, weight) -> None:
-        """Name bad input at the layer's edge; checked once per input and layer signature seen."""
+    def _check_input(self, x, weight, compiling: bool = False) -> None:
+        """Name bad input at the layer's edge; checked once per input and layer signature seen.
+        Under ``torch.compile`` (``compiling``) every time: a traced check costs nothing at run
+        time, and a remembered signature would make the compiled graph guard on the batch size."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
         signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict,
                      self.kernel_size, self.stride, self.padding, self.dilation)
-        compiling = torch.compiler.is_compiling()  # traced checks cost nothing at run time; a cache would guard N
         if not compiling and signature == self._checked_signature:
             return
         name = type(self).__name__
         check_correlation_input(x, weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
                        layer=name, strict=self.strict, group=self.group)
-        if not compiling:
+        if not compiling and x.dtype == weight.dtype:  # mixed dtypes pass only under autocast: check them every call
             self._checked_signature = signature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parameters = self._parameters  # read directly, as in _gather
         weight, bias = parameters["weight"], parameters["bias"]
-        self._check_input(x, weight)
+        compiling = torch.compiler.is_compiling()
+        self._check_input(x, weight, compiling)
         if self._impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
             return correlation(x, weight, self.group, bias=bias, stride=self.stride, padding=self.padding,
                                dilation=self.dilation)
-        bank, bank_bias = self._bank(weight, bias)
+        bank, bank_bias = self._bank(weight, bias, compiling)
         return fast.correlate(x, bank, bank_bias, self.group_order, self.stride, self.padding, self.dilation)
 
     @torch.no_grad()
