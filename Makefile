@@ -38,10 +38,10 @@ early: setup
 	$(BIN)/gcnn-edu early --epochs 4 --threads 1 --out figures
 
 reproduce: setup
-	$(BIN)/gcnn-edu reproduce --data-axis --jobs 2 --out runs/reproduce
+	$(BIN)/gcnn-edu reproduce --data-axis --out runs/reproduce  # one run per CPU core (at most 8)
 
 reproduce-quick: setup
-	$(BIN)/gcnn-edu reproduce --quick --jobs 2 --out runs/reproduce-quick
+	$(BIN)/gcnn-edu reproduce --quick --out runs/reproduce-quick
 
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py

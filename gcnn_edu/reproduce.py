@@ -73,6 +73,7 @@ import functools
 import json
 import math
 import multiprocessing
+import os
 import platform
 import statistics
 import sys
@@ -483,6 +484,18 @@ def write_report(results: dict, groups, out: Path) -> list[Path]:
 # gcnn-edu reproduce
 # --------------------------------------------------------------------------------------------
 
+MAX_DEFAULT_JOBS = 8  # a worker holds about 0.5 GB
+
+
+def default_jobs(device: torch.device) -> int:
+    """Runs at a time when ``--jobs`` is not given: on the CPU one per core this process may use
+    (one thread each), at most :data:`MAX_DEFAULT_JOBS`; on a GPU one, which has the device to itself."""
+    if device.type != "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_JOBS))
+
+
 def add_arguments(parser) -> None:
     defaults = Settings()
     parser.add_argument("--models", nargs="+", type=one_of(MODELS, "model"), default=None, metavar="NAME",
@@ -519,8 +532,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--angle-step", type=positive_float, default=None,
                         help=f"degrees between its angles (default: {defaults.angle_step:g})")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu or cuda")
-    parser.add_argument("--jobs", type=positive_int, default=1,
-                        help="runs trained at a time, each in a worker process (default: 1, here)")
+    parser.add_argument("--jobs", type=positive_int, default=None,
+                        help=f"runs trained at a time, each in a worker process (default: on the CPU one per core, "
+                             f"at most {MAX_DEFAULT_JOBS}, here {default_jobs(torch.device('cpu'))}; on a GPU 1)")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads per run (default: 1 with --jobs > 1, else torch's)")
     parser.add_argument("--out", default="runs/reproduce", help=f"folder for {RESULTS_FILE}, the table and the plots")
@@ -554,13 +568,14 @@ def run(args) -> int:
     cells = study_cells(study, seeds)
     _check_cells(cells)
     device, out = resolve_device(args.device), check_writable(args.out)
-    threads = args.threads or (1 if args.jobs > 1 else torch.get_num_threads())
-    if args.jobs == 1:
+    jobs = args.jobs or default_jobs(device)
+    threads = args.threads or (1 if jobs > 1 else torch.get_num_threads())
+    if jobs == 1:
         torch.set_num_threads(threads)
-    print(f"gcnn-edu reproduce: {len(cells)} runs ({len(seeds)} seeds) on {device}, {args.jobs} at a time with "
+    print(f"gcnn-edu reproduce: {len(cells)} runs ({len(seeds)} seeds) on {device}, {jobs} at a time with "
           f"{threads} thread{'s' if threads > 1 else ''} each; {settings}", flush=True)
     began = time.perf_counter()
-    results = reproduce(out, study, seeds, settings, device, args.jobs, threads)
+    results = reproduce(out, study, seeds, settings, device, jobs, threads)
     groups = grid_runs(results, cells)
     print("\n" + format_table(groups))
     written = write_report(results, groups, out)

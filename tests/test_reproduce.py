@@ -209,6 +209,13 @@ def test_command_line_errors_are_one_line_with_status_2(argv, message, tmp_path,
     assert message in _error(argv + ["--out", str(tmp_path)], capsys)
 
 
+def test_by_default_the_command_trains_one_run_per_cpu_core_at_most_eight(monkeypatch):
+    for cores, jobs in ((1, 1), (2, 2), (16, study.MAX_DEFAULT_JOBS)):
+        monkeypatch.setattr(study.os, "sched_getaffinity", lambda pid, cores=cores: set(range(cores)), raising=False)
+        assert study.default_jobs(torch.device("cpu")) == jobs
+    assert study.default_jobs(torch.device("cuda")) == 1  # one GPU: one run at a time
+
+
 def test_command_line_runs_the_grid_and_refuses_other_settings_on_resume(tmp_path, capsys):
     assert study.main(TINY_ARGS + ["--protocols", "upright", "--seeds", "1", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
