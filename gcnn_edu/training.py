@@ -264,9 +264,9 @@ def train(model: nn.Module, train_set: Digits, test_set: Digits | None = None, e
 
 # Digits per forward pass when evaluating. Small enough that no activation of the package's
 # models passes 32 MiB, glibc's largest threshold for serving an allocation with mmap: above
-# it, every batch maps fresh pages, which the kernel faults in and zeroes. Measured on one
-# CPU thread, 800 digits: the UvA G-CNN 1.75 s at 64 digits a batch, 2.08 s at 500 (0.34 s
-# of it in the kernel); P4MCNN 0.64 s against 1.27 s.
+# it, every batch maps fresh pages, which the kernel faults in and zeroes. On 800 digits, one
+# CPU thread, 500 digits a batch took 1.3 to 2.0 times as long as 64 for every model of the
+# study (the UvA G-CNN 2.67 s against 1.84 s): benchmarks/bench_evaluate.py.
 EVAL_BATCH_SIZE = 64
 
 
