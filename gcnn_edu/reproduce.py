@@ -203,12 +203,12 @@ def epoch_limits(settings: Settings, train_digits: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class RunData:
-    """The digits of one run: upright training digits (turned per epoch when ``augment``),
-    validation digits (from the training digits) and test digits."""
+    """The training digits of one run: upright fitting digits (turned per epoch when ``augment``)
+    and validation digits (from the training digits). Its test digits depend on each cell's
+    protocol: :func:`test_set`."""
 
     fit: Digits
     validation: Digits
-    test: Digits
     augment: bool
 
     def epoch_set(self, seed: int, epoch: int) -> Digits:
@@ -222,8 +222,8 @@ def _augmentation_seed(seed: int, epoch: int) -> int:
 
 def run_data(protocol: str, seed: int, settings: Settings, train_digits: int = ALL_TRAIN_DIGITS) -> RunData:
     """The first ``train_digits`` of the seed's training digits, split into fitting and
-    validation digits (stratified: the validation digits of the training distribution); the
-    test digits follow the protocol."""
+    validation digits (stratified: the validation digits of the training distribution), turned
+    as the protocol trains."""
     train_kind = PROTOCOLS[protocol][0]
     upright_train = digit_sets("upright", "upright", seed=seed)[0]
     fit, validation = split(upright_train.subset(train_digits), settings.validation_fraction, seed)
@@ -231,7 +231,7 @@ def run_data(protocol: str, seed: int, settings: Settings, train_digits: int = A
         raise GcnnEduError(f"{train_digits} training digits leave no validation digits: use more --train-digits")
     if train_kind == "rotated":
         validation = rotated(validation, seed=2 * seed + 1)
-    return RunData(fit, validation, test_set(protocol, seed, settings), augment=train_kind == "rotated")
+    return RunData(fit, validation, augment=train_kind == "rotated")
 
 
 def test_set(protocol: str, seed: int, settings: Settings) -> Digits:

@@ -39,11 +39,12 @@ def _numbers(results: dict) -> dict:
 
 def test_validation_digits_come_from_the_training_digits_and_rotate_with_the_protocol():
     upright, rotated = run_data("upright-to-rotated", 3, TINY, 40), run_data("rotated", 3, TINY, 40)
-    assert len(upright.fit) + len(upright.validation) == 40 and len(upright.test) == 20
+    upright_test, rotated_test = study.test_set("upright-to-rotated", 3, TINY), study.test_set("rotated", 3, TINY)
+    assert len(upright.fit) + len(upright.validation) == 40 and len(upright_test) == 20
     pool = {bytes(image.numpy()) for image in study.digit_sets("upright", "upright", seed=3)[0].subset(40).images}
     assert all(bytes(image.numpy()) in pool for image in torch.cat([upright.fit.images, upright.validation.images]))
     assert torch.equal(upright.fit.images, rotated.fit.images)  # the upright digits, turned per epoch
-    assert torch.equal(rotated.test.images, upright.test.images)  # (a) and (b) share their rotated test digits
+    assert torch.equal(rotated_test.images, upright_test.images)  # (a) and (b) share their rotated test digits
     assert not torch.equal(rotated.validation.images, upright.validation.images)
     first, second = rotated.epoch_set(3, 1), rotated.epoch_set(3, 2)
     assert not torch.equal(first.images, second.images) and torch.equal(first.images, rotated.epoch_set(3, 1).images)
