@@ -351,6 +351,8 @@ CHANGES = {
     "in place under no_grad": lambda layer: torch.no_grad()(layer.weight.mul_)(-1),
     ".to(float64), edit, back": _to_float64_and_back,
     "one weight bit": lambda layer: layer.weight.data.view(-1)[7:8].view(torch.int32).add_(1),
+    # the same memory, address, dtype and shape, read with other strides: every filter transposed
+    "same bytes, transposed strides": lambda layer: setattr(layer.weight, "data", layer.weight.data.transpose(3, 4)),
 }
 
 
@@ -384,6 +386,18 @@ def test_functional_call_with_fresh_tensors_is_never_stale():
         assert torch.equal(layer(x), fresh_output(layer, x))  # and the layer's own parameters again
 
 
+@pytest.mark.parametrize("cls", LAYERS)
+def test_a_weight_with_other_input_channels_is_checked_again(cls):
+    """The input check is remembered per call signature, which holds the weight's shape."""
+    layer = cls(3, 4, 3, group="p4").eval()
+    x = make_input(layer, 1, 7, 7, dtype=torch.float32)
+    with torch.no_grad():
+        layer(x)
+        layer.weight.data = torch.randn(4, 5, *layer.weight.shape[2:])
+        with pytest.raises(ValueError, match="expects 5 input channels"):
+            layer(x)
+
+
 @pytest.mark.parametrize("copy_with", ["deepcopy", "pickle"])
 def test_copies_compute_from_their_own_parameters(copy_with):
     layer = LiftingConv2d(1, 3, 3, group="p4m", padding=1).eval()
@@ -404,10 +418,18 @@ def test_eval_bank_is_reused_only_while_nothing_records_gradients():
     x = torch.randn(2, 3, 4, 6, 6)
     layer(x).sum().backward()  # eval mode, but gradients are recorded: no cache
     assert layer.weight.grad is not None and not layer._bank_cache
+    gathered = []
+
+    def counted_gather(weight, bias):
+        gathered.append(weight)
+        return GroupConv2d._gather(layer, weight, bias)
+
+    layer._gather = counted_gather
     with torch.no_grad():
-        layer(x)
-        bank = layer._bank(layer.weight, layer.bias)[0]
-        assert layer._bank(layer.weight, layer.bias)[0] is bank  # unchanged parameters: the bank is reused
+        expected = layer(x)
+        for _ in range(3):
+            assert torch.equal(layer(x), expected)
+    assert len(gathered) == 1  # unchanged parameters: the bank is reused
     layer.train()
     assert not layer._bank_cache
 

@@ -19,54 +19,54 @@ import torch
 _SAME_SIZE_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
-class _Snapshot:
-    """The bytes of one CPU tensor, with a NumPy view of the memory they were read from.
+def _memory(tensor: torch.Tensor):
+    """A NumPy view of a CPU tensor's memory, as integers of the same size (NumPy has no bfloat16)."""
+    bits = tensor.detach()
+    if bits.is_floating_point():
+        bits = bits.view(_SAME_SIZE_INT[bits.element_size()])
+    return bits.numpy()
 
-    The view keeps that memory alive, so no other tensor can be given its address: a tensor at the
-    same address, with the same dtype, shape and strides, reads exactly this memory, and comparing
-    its bytes now with the bytes then is one memcmp. A tensor anywhere else is a miss.
+
+class _Entry:
+    """A cached bank, the key it was stored with, and the parameters' bytes when it was made.
+
+    The NumPy views keep the parameters' memory alive, so no other tensor can be given its
+    address: a parameter at the same address, with the same dtype, shape and strides (all in the
+    key), reads exactly this memory, and comparing its bytes now with the bytes then is one memcmp.
     """
 
-    __slots__ = ("address", "layout", "view", "values")
+    __slots__ = ("key", "weight", "weight_bytes", "bias", "bias_bytes", "result")
 
-    def __init__(self, tensor: torch.Tensor):
-        bits = tensor.detach()
-        if bits.is_floating_point():  # an integer view, since NumPy has no bfloat16
-            bits = bits.view(_SAME_SIZE_INT[bits.element_size()])
-        self.view = bits.numpy()
-        self.address, self.layout = tensor.data_ptr(), (tensor.dtype, tensor.shape, tensor.stride())
-        self.values = self.view.tobytes()
-
-    def matches(self, tensor: torch.Tensor) -> bool:
-        return (tensor.data_ptr() == self.address and (tensor.dtype, tensor.shape, tensor.stride()) == self.layout
-                and self.view.tobytes() == self.values)
-
-
-def _matches(snapshot: _Snapshot | None, tensor: torch.Tensor | None) -> bool:
-    return tensor is None if snapshot is None else tensor is not None and snapshot.matches(tensor)
+    def __init__(self, key: tuple, weight: torch.Tensor, bias: torch.Tensor | None, result):
+        self.key, self.result = key, result
+        self.weight = _memory(weight)
+        self.weight_bytes = self.weight.tobytes()
+        self.bias = None if bias is None else _memory(bias)
+        self.bias_bytes = None if bias is None else self.bias.tobytes()
 
 
 class BankCache:
-    """Holds (weight, bias) -> (bank, bank_bias) for CPU parameters, valid while their bytes are
-    unchanged, and in the inference mode the bank was made in (a bank made in inference mode may
-    not be used outside it, and vice versa)."""
+    """Holds (weight, bias) -> (bank, bank_bias) for CPU parameters, valid while the key it was
+    stored with is the same and the parameters' bytes are unchanged. The key must hold each
+    parameter's address, dtype, shape and strides, and the inference mode (a bank made in
+    inference mode may not be used outside it, and vice versa); the layers use the signature of the
+    call, which holds all of these."""
 
     def __init__(self):
         self._entry = None
 
-    def lookup(self, weight: torch.Tensor, bias: torch.Tensor | None):
-        """The cached (bank, bank_bias) if it was computed from these exact values, else None."""
-        if self._entry is None:
-            return None
-        inference_mode, weight_snapshot, bias_snapshot, result = self._entry
-        if (inference_mode == torch.is_inference_mode_enabled() and _matches(weight_snapshot, weight)
-                and _matches(bias_snapshot, bias)):
-            return result
+    def lookup(self, key: tuple):
+        """The cached (bank, bank_bias) if it was stored with this ``key`` and the parameters hold,
+        byte for byte, the values it was computed from; else None."""
+        entry = self._entry
+        if (entry is not None and (entry.key is key or entry.key == key)  # a layer passes the tuple it stored
+                and entry.weight.tobytes() == entry.weight_bytes
+                and (entry.bias is None or entry.bias.tobytes() == entry.bias_bytes)):
+            return entry.result
         return None
 
-    def store(self, weight, bias, result) -> None:
-        bias_snapshot = None if bias is None else _Snapshot(bias)
-        self._entry = (torch.is_inference_mode_enabled(), _Snapshot(weight), bias_snapshot, result)
+    def store(self, key: tuple, weight: torch.Tensor, bias: torch.Tensor | None, result) -> None:
+        self._entry = _Entry(key, weight, bias, result)
 
     def clear(self) -> None:
         self._entry = None

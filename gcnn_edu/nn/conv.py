@@ -29,6 +29,8 @@ from ._cache import BankCache
 
 __all__ = ["LiftingConv2d", "GroupConv2d", "freeze", "unfreeze"]
 
+_SAMPLING = frozenset({"kernel_size", "stride", "padding", "dilation", "strict"})  # what the input check reads
+
 
 class _GroupCorrelation(nn.Module):
     lifting: bool  # set by the subclasses
@@ -84,21 +86,13 @@ class _GroupCorrelation(nn.Module):
         bank = fast.transform_filter(weight, buffers["filter_index"], self.group_order)  # 1 us a call
         return bank, fast.transform_bias(bias, buffers["bias_index"])
 
-    def _bank(self, weight, bias, compiling: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The gathered bank, reused from the exact cache where nothing records gradients (CPU only),
-        or the bank of ``freeze()``. Under ``torch.compile`` (``compiling``) and ``torch.jit.trace``
-        the graph gathers the bank itself."""
-        if self.training or torch.is_grad_enabled() or compiling or torch.jit.is_tracing():
-            return self._gather(weight, bias)
-        if self._frozen is not None:
-            return self._frozen
-        if not weight.is_cpu:
-            return self._gather(weight, bias)
-        cached = self._bank_cache.lookup(weight, bias)
-        if cached is None:
-            cached = self._gather(weight, bias)
-            self._bank_cache.store(weight, bias, cached)
-        return cached
+    def _gather_and_cache(self, signature: tuple, weight, bias) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Gather the bank; on the CPU, cache it for the calls with the same ``signature`` while the
+        parameters keep their bytes (:class:`~gcnn_edu.nn._cache.BankCache`)."""
+        bank = self._gather(weight, bias)
+        if weight.is_cpu:
+            self._bank_cache.store(signature, weight, bias, bank)
+        return bank
 
     def freeze(self):
         """Gather the filter bank now and use it, unchecked, for inference.
@@ -143,34 +137,49 @@ class _GroupCorrelation(nn.Module):
         if name in ("weight", "bias") and getattr(self, "_frozen", None) is not None:
             self.unfreeze()
         super().__setattr__(name, value)
+        if name in _SAMPLING:  # a new stride (say) is checked at the next call
+            super().__setattr__("_checked_signature", None)
 
-    def _check_input(self, x, weight, compiling: bool = False) -> None:
-        """Name bad input at the layer's edge; checked once per input and layer signature seen.
-        Under ``torch.compile`` (``compiling``) every time: a traced check costs nothing at run
-        time, and a remembered signature would make the compiled graph guard on the batch size."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
-        signature = (x.shape, x.dtype, x.device, weight.shape, weight.dtype, weight.device, self.strict,
-                     self.kernel_size, self.stride, self.padding, self.dilation)
-        if not compiling and signature == self._checked_signature:
-            return
+    def _check_input(self, x, weight, signature: tuple | None = None) -> None:
+        """Name bad input at the layer's edge; remember the call's ``signature`` as checked."""
         name = type(self).__name__
         check_correlation_input(x, weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
                        layer=name, strict=self.strict, group=self.group)
-        if not compiling and x.dtype == weight.dtype:  # mixed dtypes pass only under autocast: check them every call
+        if signature is not None and x.dtype == weight.dtype:  # mixed dtypes pass only under autocast: check them every call
             self._checked_signature = signature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
         parameters = self._parameters  # read directly, as in _gather
         weight, bias = parameters["weight"], parameters["bias"]
-        compiling = torch.compiler.is_compiling()
-        self._check_input(x, weight, compiling)
+        if torch.compiler.is_compiling():
+            # Traced once, run many times: the graph checks the input (which costs nothing at run
+            # time; a remembered signature would make it guard on the batch size) and gathers the bank.
+            self._check_input(x, weight)
+            signature = None
+        else:
+            # Everything about the call but the parameters' values. The input is checked once per
+            # signature (and again after kernel_size, stride, padding, dilation or strict is set),
+            # and a cached bank is reused only under the signature it was stored with.
+            signature = (x.shape, x.dtype, x.device, torch.is_inference_mode_enabled(), weight.device,
+                         weight.data_ptr(), weight.dtype, weight.shape, weight.stride(),
+                         bias is not None and (bias.data_ptr(), bias.dtype, bias.shape, bias.stride()))
+            if signature == self._checked_signature:
+                signature = self._checked_signature  # the stored tuple itself: the bank cache matches it by identity
+            else:
+                self._check_input(x, weight, signature)
         if self._impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
             return correlation(x, weight, self.group, bias=bias, stride=self.stride, padding=self.padding,
                                dilation=self.dilation)
-        bank, bank_bias = self._bank(weight, bias, compiling)
+        if signature is None or self.training or torch.is_grad_enabled() or torch.jit.is_tracing():
+            bank, bank_bias = self._gather(weight, bias)  # in the graph: autograd flows through the gather
+        elif self._frozen is not None:
+            bank, bank_bias = self._frozen
+        else:  # nothing records gradients: the bank is reused while the parameters are byte for byte the same
+            bank, bank_bias = self._bank_cache.lookup(signature) or self._gather_and_cache(signature, weight, bias)
         return fast.correlate(x, bank, bank_bias, self.group_order, self.stride, self.padding, self.dilation)
 
     @torch.no_grad()
