@@ -146,7 +146,7 @@ class _GroupCorrelation(nn.Module):
         check_correlation_input(x, weight, self.group, self.lifting, layer=name)
         check_sampling(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.padding, self.dilation,
                        layer=name, strict=self.strict, group=self.group)
-        if signature is not None and x.dtype == weight.dtype:  # mixed dtypes pass only under autocast: check them every call
+        if signature is not None and x.dtype == weight.dtype:  # mixed dtypes (autocast): checked every call
             self._checked_signature = signature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
