@@ -386,6 +386,37 @@ def test_functional_call_with_fresh_tensors_is_never_stale():
         assert torch.equal(layer(x), fresh_output(layer, x))  # and the layer's own parameters again
 
 
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("cls", LAYERS)
+def test_torch_func_per_sample_gradients_and_ensembles(cls, train):
+    """torch.func's grad and vmap wrap the parameters in tensors with no memory of their own: the
+    layer checks and gathers every call there, and computes what a loop computes."""
+    torch.manual_seed(0)
+    layer = cls(2, 3, 3, group="p4", padding=1, dtype=torch.float64).train(train)
+    params = {name: value.detach() for name, value in layer.named_parameters()}
+    x = make_input(layer, 4, 5, 5)
+
+    def loss(p, sample):
+        return torch.func.functional_call(layer, p, (sample[None],)).square().sum()
+
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0))(params, x)
+    for i in range(len(x)):
+        expected = torch.func.grad(loss)(params, x[i])
+        for name in params:
+            torch.testing.assert_close(per_sample[name][i], expected[name])
+    ensemble = {name: torch.stack([value, 2 * value, -value]) for name, value in params.items()}
+    with torch.no_grad():
+        outputs = torch.func.vmap(lambda p: torch.func.functional_call(layer, p, (x,)))(ensemble)
+        for k in range(3):
+            member = {name: value[k] for name, value in ensemble.items()}
+            torch.testing.assert_close(outputs[k], fast_output(layer, member, x))
+
+
+def fast_output(layer, params, x):
+    correlation = fast.lifting_correlation if layer.lifting else fast.group_correlation
+    return correlation(x, params["weight"], layer.group, padding=layer.padding, bias=params["bias"])
+
+
 @pytest.mark.parametrize("cls", LAYERS)
 def test_a_weight_with_other_input_channels_is_checked_again(cls):
     """The input check is remembered per call signature, which holds the weight's shape."""

@@ -32,6 +32,20 @@ __all__ = ["LiftingConv2d", "GroupConv2d", "freeze", "unfreeze"]
 _SAMPLING = frozenset({"kernel_size", "stride", "padding", "dilation", "strict"})  # what the input check reads
 
 
+def _signature(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> tuple | None:
+    """Everything about a call but the parameters' values: the input's shape, dtype and device, the
+    inference mode, each parameter's address, dtype, shape and strides. A layer checks its input once
+    per signature (and again after kernel_size, stride, padding, dilation or strict is set), and
+    reuses a cached bank only under the signature it was stored with. None for parameters without
+    an address (the tensors that torch.func's transforms wrap them in)."""
+    try:
+        return (x.shape, x.dtype, x.device, torch.is_inference_mode_enabled(), weight.device,
+                weight.data_ptr(), weight.dtype, weight.shape, weight.stride(),
+                bias is not None and (bias.data_ptr(), bias.dtype, bias.shape, bias.stride()))
+    except RuntimeError:  # "Cannot access data pointer of Tensor that doesn't have storage"
+        return None
+
+
 class _GroupCorrelation(nn.Module):
     lifting: bool  # set by the subclasses
 
@@ -154,22 +168,17 @@ class _GroupCorrelation(nn.Module):
             raise TypeError(f"{type(self).__name__} expects a torch.Tensor, got {type(x).__name__}")
         parameters = self._parameters  # read directly, as in _gather
         weight, bias = parameters["weight"], parameters["bias"]
-        if torch.compiler.is_compiling():
-            # Traced once, run many times: the graph checks the input (which costs nothing at run
-            # time; a remembered signature would make it guard on the batch size) and gathers the bank.
+        signature = None if torch.compiler.is_compiling() else _signature(x, weight, bias)
+        if signature is None:
+            # Traced once and run many times (torch.compile), or parameters with no memory of their
+            # own (torch.func's grad and vmap wrap them): check the input and gather the bank every
+            # call. A traced check costs nothing at run time, and a remembered signature would make
+            # the compiled graph guard on the batch size.
             self._check_input(x, weight)
-            signature = None
+        elif signature == self._checked_signature:
+            signature = self._checked_signature  # the stored tuple itself: the bank cache matches it by identity
         else:
-            # Everything about the call but the parameters' values. The input is checked once per
-            # signature (and again after kernel_size, stride, padding, dilation or strict is set),
-            # and a cached bank is reused only under the signature it was stored with.
-            signature = (x.shape, x.dtype, x.device, torch.is_inference_mode_enabled(), weight.device,
-                         weight.data_ptr(), weight.dtype, weight.shape, weight.stride(),
-                         bias is not None and (bias.data_ptr(), bias.dtype, bias.shape, bias.stride()))
-            if signature == self._checked_signature:
-                signature = self._checked_signature  # the stored tuple itself: the bank cache matches it by identity
-            else:
-                self._check_input(x, weight, signature)
+            self._check_input(x, weight, signature)
         if self._impl == "didactic":
             correlation = didactic.lifting_correlation if self.lifting else didactic.group_correlation
             return correlation(x, weight, self.group, bias=bias, stride=self.stride, padding=self.padding,
