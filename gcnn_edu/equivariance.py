@@ -7,7 +7,7 @@ import torch
 from .functions import act, legacy_group
 from .groups import PlaneGroup, PointGroup, resolve_group
 
-__all__ = ["check_equivariance", "max_error", "layer_groups"]
+__all__ = ["check_equivariance", "max_error", "format_errors", "layer_groups"]
 
 GroupLike = str | PlaneGroup | PointGroup
 
@@ -68,6 +68,20 @@ def max_error(a, b) -> float | int:
     """
     return (torch.as_tensor(a) - torch.as_tensor(b)).abs().max().item()
 
+
+
+def format_errors(errors: dict, format: str = ".0e") -> str:
+    """``{label: error}`` (what :func:`check_equivariance` returns) as one line, each error
+    printed with ``format``: what the lessons print beside every check.
+
+    Example::
+
+        >>> format_errors({"e": 0.0, "r": 2.2e-16, "r2": 0.5})
+        'e 0e+00  r 2e-16  r2 5e-01'
+        >>> format_errors({"e": 0.0, "r": 0.53}, ".1f")
+        'e 0.0  r 0.5'
+    """
+    return "  ".join(f"{label} {error:{format}}" for label, error in errors.items())
 
 def _check_input(x) -> None:
     """A batch of at least one map: no input measures nothing."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from gcnn_edu import check_equivariance, max_error
+from gcnn_edu import D4, check_equivariance, format_errors, max_error
 from gcnn_edu.nn import GroupConv2d, LiftingConv2d
 
 
@@ -55,6 +55,17 @@ def test_a_one_element_batch_is_measured():
     errors = check_equivariance(net, torch.randn(1, 1, 7, 7, dtype=torch.float64))
     assert len(errors) == 4 and max(errors.values()) < 1e-12
 
+
+
+def test_format_errors_prints_every_element_in_the_group_order():
+    """The lessons' one-line form of check_equivariance's result: each element's label, then its
+    error, in the dict's (the group's) order."""
+    lift = LiftingConv2d(1, 2, 3, "p4m").double()
+    errors = check_equivariance(lift, torch.randn(1, 1, 9, 9, dtype=torch.float64))
+    line = format_errors(errors)
+    assert line.split()[::2] == list(errors) == [g.label for g in D4]
+    assert [float(text) for text in line.split()[1::2]] == [float(f"{error:.0e}") for error in errors.values()]
+    assert format_errors({"e": 0.0, "r": 0.53}, ".1f") == "e 0.0  r 0.5"
 
 def test_max_error_is_the_largest_absolute_difference_as_a_python_number():
     assert max_error(torch.tensor([1.0, 2.0, -3.0]), torch.tensor([1.0, 2.5, -1.0])) == 2.0

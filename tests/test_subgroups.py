@@ -240,6 +240,7 @@ def test_docstring_examples_run():
     """The Example sections of the group, function, layer and restriction docstrings are exact."""
     import doctest
 
+    import gcnn_edu.equivariance
     import gcnn_edu.functions
     import gcnn_edu.groups
     import gcnn_edu.nn.conv
@@ -250,7 +251,7 @@ def test_docstring_examples_run():
     names = dict(torch=torch, nn=torch.nn, LiftingConv2d=LiftingConv2d, GroupConv2d=GroupConv2d, Restrict=Restrict,
                  CosetPool=CosetPool, SpatialPool=SpatialPool, GroupPool=GroupPool, GroupBatchNorm=GroupBatchNorm,
                  m=m, r=r)
-    for module in (gcnn_edu.groups, gcnn_edu.functions, gcnn_edu.nn.conv, gcnn_edu.nn.pooling,
+    for module in (gcnn_edu.groups, gcnn_edu.functions, gcnn_edu.equivariance, gcnn_edu.nn.conv, gcnn_edu.nn.pooling,
                    gcnn_edu.nn.restriction):
         result = doctest.testmod(module, extraglobs=names)
         assert result.attempted > 0 and result.failed == 0, module.__name__
