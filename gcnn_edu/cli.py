@@ -20,6 +20,7 @@ import argparse
 import importlib
 import sys
 
+from ._allocator import keep_freed_memory
 from .errors import GcnnEduError
 
 SUBCOMMANDS = {
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.set_defaults(module=module_name)
         _module(module_name).add_arguments(sub)
     args = parser.parse_args(argv)
+    keep_freed_memory()  # training steps stop page-faulting their tensors in (gcnn_edu._allocator); same results
     try:
         return _module(args.module).run(args) or 0
     except GcnnEduError as error:  # bad input found late (a file, a folder, a device): one line, no traceback

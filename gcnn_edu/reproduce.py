@@ -88,6 +88,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from . import __version__
+from ._allocator import keep_freed_memory
 from ._arguments import one_of, positive_float, positive_int, random_seed
 from .data import Digits, digit_sets, rotated, split
 from .errors import GcnnEduError
@@ -374,7 +375,7 @@ def finished_runs(cells: list[Cell], settings: Settings, device, jobs: int = 1, 
             yield from zip(run_cells, train_one(run_cells, settings, device), strict=True)
         return
     workers = ProcessPoolExecutor(min(jobs, len(runs)), mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=torch.set_num_threads, initargs=(threads,))
+                                  initializer=_start_worker, initargs=(threads,))
     with workers:
         futures = {workers.submit(train_one, run_cells, settings, device): run_cells for run_cells in runs}
         try:
@@ -384,6 +385,12 @@ def finished_runs(cells: list[Cell], settings: Settings, device, jobs: int = 1, 
             workers.shutdown(cancel_futures=True)
             raise
 
+
+
+def _start_worker(threads: int) -> None:
+    """A worker process's set-up: its threads, and freed memory kept for the next step."""
+    torch.set_num_threads(threads)
+    keep_freed_memory()
 
 def runs_of(cells: list[Cell], settings: Settings) -> list[tuple[Cell, ...]]:
     """The runs that give ``cells``: the cells grouped by :attr:`Cell.training`, the dearest

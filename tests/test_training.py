@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gcnn_edu import cli, training
+from gcnn_edu import _allocator, cli, training
 from gcnn_edu.data import digit_sets
 from gcnn_edu.demo import format_table, run_demo
 from gcnn_edu.errors import GcnnEduError
@@ -261,3 +261,36 @@ def test_draw_accuracy_vs_angle_draws_each_curve_as_given():
     assert lines["Z2CNN, trained upright"].get_linestyle() == "--"
     assert lines["P4CNN, trained rotated"].get_linestyle() == "-"
     assert ax.get_title() == "t"
+
+
+# --------------------------------------------------------------------------------------------
+# Keeping freed memory (gcnn_edu._allocator): faster steps, the same bits
+# --------------------------------------------------------------------------------------------
+
+def _bench_allocator():
+    """benchmarks/bench_allocator.py, whose child processes train the same seeded steps with and
+    without keep_freed_memory(): the test compares the bits of the runs that the benchmark times."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_allocator.py"
+    spec = importlib.util.spec_from_file_location("bench_allocator", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not _allocator._is_glibc(), reason="keep_freed_memory() needs glibc (Linux)")
+def test_keeping_freed_memory_changes_no_weight():
+    bench = _bench_allocator()
+    default, kept = (bench.one_process("p4cnn-rotation-pooling", keep, steps=3, warmup=0) for keep in (False, True))
+    assert not default["kept"] and kept["kept"]
+    assert kept["weights"] == default["weights"]
+
+
+def test_keeping_freed_memory_does_nothing_without_glibc(monkeypatch):
+    def unknown_name(name):
+        raise ValueError(f"unrecognized configuration name {name!r}")
+
+    for confstr in (lambda name: None, unknown_name):  # a name with no value; a name unknown here (musl, macOS)
+        monkeypatch.setattr(_allocator.os, "confstr", confstr)
+        assert _allocator.keep_freed_memory() is False
