@@ -10,11 +10,12 @@ pays a page fault for every 4 KiB of them. :func:`keep_freed_memory` raises glib
 lies unused. The process then holds its peak memory, as PyTorch's own CUDA allocator does.
 
 Only where memory goes changes, never a value: the same run gives the same bits either way
-(``tests/test_training.py`` trains a model both ways and compares every weight). Measured on the
-project's 2-core AMD EPYC, one thread, batch 32, a training step took 9 to 16 % less time (Z2CNN
-36.8 -> 30.9 ms, the UvA G-CNN 198.6 -> 175.0 ms). The ``gcnn-edu`` command and the workers of
-``gcnn-edu reproduce`` call it; call it yourself before training in a notebook or script.
-Elsewhere than Linux with glibc it does nothing and returns False.
+(``tests/test_training.py`` trains a model both ways and compares every weight). Measured with
+``benchmarks/bench_allocator.py`` on the project's 2-core AMD EPYC, one thread, batch 32, a training
+step of the study's models took 6 to 16 % less time (Z2CNN 37.7 -> 32.5 ms, the UvA G-CNN 190.6 ->
+173.3 ms). The ``gcnn-edu`` command and the workers of ``gcnn-edu reproduce`` call it; in a notebook
+or script, call ``gcnn_edu.training.keep_freed_memory()`` before training. Elsewhere than Linux with
+glibc it does nothing and returns False.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._allocator import keep_freed_memory  # public here: call it before training in a script
 from ._arguments import data_source, one_of, positive_float, positive_int, random_seed
 from .data import DATASETS, Digits, digit_sets, load_amat, rotate
 from .errors import GcnnEduError
@@ -50,7 +51,7 @@ from .viz.accuracy import draw_accuracy_vs_angle, plot_accuracy_vs_angle  # the 
 
 __all__ = ["train", "evaluate", "accuracy_vs_angle", "resolve_device", "write_atomically", "save_checkpoint",
            "load_checkpoint", "check_writable", "draw_accuracy_vs_angle", "plot_accuracy_vs_angle", "DEFAULT_ANGLES",
-           "add_arguments", "run"]
+           "keep_freed_memory", "add_arguments", "run"]
 
 DEFAULT_ANGLES = tuple(range(0, 361, 15))
 CHECKPOINT_FORMAT = 1
