@@ -1,4 +1,4 @@
-"""What keeping freed memory in the process saves in training (gcnn_edu._allocator.keep_freed_memory).
+"""What keeping freed memory in the process saves in training (gcnn_edu.training.keep_freed_memory).
 
     .venv/bin/python benchmarks/bench_allocator.py                    # every model of the study
     .venv/bin/python benchmarks/bench_allocator.py --models z2cnn gcnn --rounds 3
@@ -20,6 +20,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+from gcnn_edu._arguments import positive_int  # noqa: E402
+
 MODELS = ("z2cnn", "p4cnn", "p4cnn-rotation-pooling", "p4mcnn", "p4-early", "cnn", "gcnn")
 
 # One process's work: seeded steps of one model; prints its median step time and a digest of its weights.
@@ -27,7 +31,7 @@ _STEPS = """
 import hashlib, json, statistics, sys, time
 import torch
 sys.path.insert(0, {root!r})
-from gcnn_edu._allocator import keep_freed_memory
+from gcnn_edu.training import keep_freed_memory
 from gcnn_edu.models import build_model
 kept = keep_freed_memory() if {keep} else False
 torch.set_num_threads(1)
@@ -56,8 +60,8 @@ def one_process(model: str, keep: bool, steps: int, warmup: int = 3) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, metavar="NAME")
-    parser.add_argument("--rounds", type=int, default=4, help="process pairs per model (default: 4)")
-    parser.add_argument("--steps", type=int, default=8, help="timed steps per process (default: 8)")
+    parser.add_argument("--rounds", type=positive_int, default=4, help="process pairs per model (default: 4)")
+    parser.add_argument("--steps", type=positive_int, default=8, help="timed steps per process (default: 8)")
     args = parser.parse_args(argv)
     print(f"{'model':<24} {'default ms':>10} {'kept ms':>8} {'kept / default':>15}  range         weights")
     for model in args.models:
