@@ -32,7 +32,10 @@ class _Entry:
 
     The NumPy views keep the parameters' memory alive, so no other tensor can be given its
     address: a parameter at the same address, with the same dtype, shape and strides (all in the
-    key), reads exactly this memory, and comparing its bytes now with the bytes then is one memcmp.
+    key), reads exactly this memory, and comparing its bytes now with the bytes then is one copy
+    (``tobytes``) and one memcmp. What that costs is mostly reading the parameters and their bytes
+    back from memory: at batch 1, a 16-channel p4m layer in eval took 1.038 times a bare conv2d,
+    1.025 with a memcmp that skips the copy (through ctypes), and 1.0065 with no comparison.
     """
 
     __slots__ = ("key", "weight", "weight_bytes", "bias", "bias_bytes", "result")
